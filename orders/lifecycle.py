@@ -1,0 +1,243 @@
+"""The order lifecycle: the one place where order and shipment state changes.
+
+    pending → processing → shipped → delivered      (forward skips allowed)
+       └──────────┴──→ cancelled                    (never once shipped)
+
+Trackings follow their checkpoints: status, progress step and estimated delivery are recomputed
+from the checkpoints in `occurred_at` order, so the result does not depend on the order in which
+the carrier's events arrived. Every function here is atomic: a forbidden move raises
+`TransitionError` and writes nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from orders.carriers import detect_carrier, get_carrier, normalize_tracking_number
+from orders.models import STEP_FOR_STATUS, Checkpoint, Order, OrderStatus, Tracking, TrackingStatus
+
+ORDER_FLOW = (OrderStatus.PENDING, OrderStatus.PROCESSING, OrderStatus.SHIPPED, OrderStatus.DELIVERED)
+CANCELLABLE = frozenset({OrderStatus.PENDING, OrderStatus.PROCESSING})
+
+
+class TransitionError(Exception):
+    """A state change the lifecycle forbids (e.g. cancelling a shipped order)."""
+
+    def __init__(self, message: str, *, current: str = "", requested: str = ""):
+        super().__init__(message)
+        self.current = current
+        self.requested = requested
+
+
+def is_backwards(current: str, requested: str) -> bool:
+    """True for a forward-flow status that the order has already passed (a stale update)."""
+    if current not in ORDER_FLOW or requested not in ORDER_FLOW:
+        return False
+    return ORDER_FLOW.index(requested) < ORDER_FLOW.index(current)
+
+
+def allowed_next_statuses(current: str) -> list[str]:
+    if current == OrderStatus.CANCELLED:
+        return []
+    following = list(ORDER_FLOW[ORDER_FLOW.index(current) + 1 :])
+    if current in CANCELLABLE:
+        following.append(OrderStatus.CANCELLED)
+    return following
+
+
+def check_transition(current: str, requested: str) -> None:
+    """Raise TransitionError unless `current → requested` is allowed (staying put is allowed)."""
+    if requested not in OrderStatus.values:
+        raise TransitionError(
+            _("Unknown order status “%s”.") % requested, current=current, requested=requested
+        )
+    if requested == current:
+        return
+    if requested == OrderStatus.CANCELLED:
+        if current not in CANCELLABLE:
+            raise TransitionError(
+                _("An order that is %s can no longer be cancelled.") % OrderStatus(current).label.lower(),
+                current=current,
+                requested=requested,
+            )
+        return
+    if current == OrderStatus.CANCELLED:
+        raise TransitionError(
+            _("A cancelled order cannot change status."), current=current, requested=requested
+        )
+    if is_backwards(current, requested):
+        raise TransitionError(
+            _("Order status cannot move back from %(current)s to %(requested)s.")
+            % {"current": current, "requested": requested},
+            current=current,
+            requested=requested,
+        )
+
+
+def _locked(order: Order) -> Order:
+    """Re-read the order under a row lock so concurrent updates serialise."""
+    return Order.objects.select_for_update().get(pk=order.pk)
+
+
+def _bump(order: Order, **fields) -> None:
+    """Save the given fields and bump the state version that page and widget ETags use."""
+    for name, value in fields.items():
+        setattr(order, name, value)
+    Order.objects.filter(pk=order.pk).update(
+        state_version=F("state_version") + 1, updated_at=timezone.now(), **fields
+    )
+    order.refresh_from_db(fields=["state_version", "updated_at"])
+
+
+@transaction.atomic
+def transition_order(order: Order, status: str) -> Order:
+    """Move `order` to `status` if the lifecycle allows it; a no-op when it is already there."""
+    locked = _locked(order)
+    check_transition(locked.status, status)
+    if locked.status != status:
+        _bump(locked, status=status)
+    order.status, order.state_version, order.updated_at = (
+        locked.status,
+        locked.state_version,
+        locked.updated_at,
+    )
+    return order
+
+
+def cancel_order(order: Order) -> Order:
+    return transition_order(order, OrderStatus.CANCELLED)
+
+
+@transaction.atomic
+def attach_tracking(
+    *,
+    order: Order,
+    tracking_number: str,
+    carrier: str | None = None,
+    estimated_delivery_date: date | None = None,
+    is_return: bool = False,
+) -> Tracking:
+    """Add a shipment to an order (or return the existing one) and mark the order shipped.
+
+    The carrier is detected from the number when not given. Re-attaching the same number is
+    idempotent. The ETA given here is the announced one; carrier checkpoints that carry a newer
+    estimate take precedence (see refresh_tracking). Cancelled orders take no shipments.
+    """
+    number = normalize_tracking_number(tracking_number)
+    if not number:
+        raise TransitionError(_("A tracking number is required."))
+    carrier_code = get_carrier(carrier).code if carrier else detect_carrier(number).code
+    locked = _locked(order)
+    if locked.status == OrderStatus.CANCELLED and not is_return:
+        raise TransitionError(
+            _("A cancelled order cannot be shipped."), current=locked.status, requested=OrderStatus.SHIPPED
+        )
+    tracking, created = Tracking.objects.get_or_create(
+        order=locked, carrier=carrier_code, tracking_number=number, defaults={"is_return": is_return}
+    )
+    if estimated_delivery_date and tracking.announced_delivery_date != estimated_delivery_date:
+        tracking.announced_delivery_date = estimated_delivery_date
+        refresh_tracking(tracking)
+    changes = {}
+    if not is_return and locked.status in (OrderStatus.PENDING, OrderStatus.PROCESSING):
+        changes["status"] = OrderStatus.SHIPPED
+    if created or changes:
+        _bump(locked, **changes)
+    order.status, order.state_version = locked.status, locked.state_version
+    _sync_order_delivery(locked)
+    return tracking
+
+
+def record_checkpoint(
+    *,
+    tracking: Tracking,
+    occurred_at: datetime,
+    status: str,
+    status_code: str = "",
+    message: str = "",
+    details: str = "",
+    location: str = "",
+    country: str = "",
+    estimated_delivery_date: date | None = None,
+    is_hidden: bool = False,
+) -> tuple[Checkpoint, bool]:
+    """Store a carrier event once (repeats are ignored) and bring the shipment up to date.
+
+    Returns (checkpoint, created). The status code defaults to the status so that two different
+    events at the same time and place stay distinct.
+    """
+    if status not in TrackingStatus.values:
+        raise TransitionError(_("Unknown tracking status “%s”.") % status)
+    lookup = {
+        "tracking": tracking,
+        "occurred_at": occurred_at,
+        "status_code": status_code or status,
+        "location": location,
+    }
+    defaults = {
+        "status": status,
+        "message": message,
+        "details": details,
+        "country": country,
+        "estimated_delivery_date": estimated_delivery_date,
+        "is_hidden": is_hidden,
+    }
+    with transaction.atomic():
+        # Lock the order first: refreshes of sibling shipments must not interleave.
+        _locked(tracking.order)
+        try:
+            with transaction.atomic():
+                checkpoint, created = Checkpoint.objects.get_or_create(**lookup, defaults=defaults)
+        except IntegrityError:
+            checkpoint, created = Checkpoint.objects.get(**lookup), False
+        if created:
+            refresh_tracking(tracking)
+    return checkpoint, created
+
+
+@transaction.atomic
+def refresh_tracking(tracking: Tracking) -> Tracking:
+    """Recompute a shipment's status, step and ETA from its checkpoints, oldest to newest.
+
+    Walking the events in time order (not arrival order) is what makes late or repeated carrier
+    events harmless: an old checkpoint arriving last never moves the status back.
+    """
+    status, step, eta = TrackingStatus.PENDING, 1, tracking.announced_delivery_date
+    delivered_at = last_event_at = None
+    for checkpoint in tracking.checkpoints.order_by("occurred_at", "id"):
+        status = checkpoint.status
+        step = STEP_FOR_STATUS[status] or step
+        eta = checkpoint.estimated_delivery_date or eta
+        delivered_at = checkpoint.occurred_at if status == TrackingStatus.DELIVERED else None
+        last_event_at = checkpoint.occurred_at
+    tracking.status, tracking.step, tracking.estimated_delivery_date = status, step, eta
+    tracking.delivered_at, tracking.last_event_at = delivered_at, last_event_at
+    tracking.save()
+    order = _locked(tracking.order)
+    _bump(order)
+    _sync_order_delivery(order)
+    return tracking
+
+
+def _sync_order_delivery(order: Order) -> None:
+    """An order is delivered once every outbound shipment is (returns do not count)."""
+    if order.status != OrderStatus.SHIPPED:
+        return
+    outbound = order.trackings.filter(is_return=False)
+    if outbound.exists() and not outbound.exclude(status=TrackingStatus.DELIVERED).exists():
+        _bump(order, status=OrderStatus.DELIVERED)
+
+
+@transaction.atomic
+def revoke_links(order: Order) -> Order:
+    """Invalidate every signed link issued for the order so far (see orders.signing)."""
+    Order.objects.filter(pk=order.pk).update(
+        link_version=F("link_version") + 1, state_version=F("state_version") + 1
+    )
+    order.refresh_from_db(fields=["link_version", "state_version"])
+    return order

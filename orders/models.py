@@ -1,0 +1,450 @@
+"""Orders, their shipments (trackings) and the carriers' scan events (checkpoints).
+
+Models know their own derived state (progress step, delayed, exception); the rules that *change*
+state live in `orders.lifecycle`, so every way in (admin, API, webhook, command) shares them.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date
+
+from django.conf import settings
+from django.core.validators import MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import F, Q
+from django.db.models.functions import Lower
+from django.utils import timezone
+from django.utils.functional import cached_property
+from django.utils.translation import gettext_lazy as _
+
+from orders.carriers import CARRIER_CHOICES, Carrier, get_carrier
+
+hex_color_validator = RegexValidator(r"^#[0-9a-fA-F]{6}$", _("Enter a colour as #rrggbb."))
+country_validator = RegexValidator(r"^[A-Z]{2}$", _("Enter an ISO 3166-1 alpha-2 country code, e.g. US."))
+
+
+def new_webhook_secret() -> str:
+    return "whsec_" + secrets.token_urlsafe(32)
+
+
+def new_order_public_id() -> str:
+    return "ord_" + secrets.token_hex(10)
+
+
+def normalize_postal_code(value: str) -> str:
+    """Postal codes compare ignoring case and spaces ("sw1a 1aa" == "SW1A1AA")."""
+    return "".join((value or "").split()).upper()
+
+
+class Account(models.Model):
+    """A merchant or brand. A deployment with a single account never needs it in URLs."""
+
+    name = models.CharField(_("name"), max_length=200)
+    slug = models.SlugField(_("slug"), max_length=100, unique=True)
+    brand_color = models.CharField(
+        _("brand colour"), max_length=7, default="#2f6fed", validators=[hex_color_validator]
+    )
+    logo = models.ImageField(_("logo"), upload_to="logos/", blank=True)
+    support_email = models.EmailField(_("support email"), blank=True)
+    support_url = models.URLField(_("support URL"), blank=True)
+    default_language = models.CharField(
+        _("default language"), max_length=8, choices=settings.LANGUAGES, default="en"
+    )
+    webhook_secret = models.CharField(_("webhook secret"), max_length=100, default=new_webhook_secret)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("account")
+        verbose_name_plural = _("accounts")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(brand_color__regex=r"^#[0-9a-fA-F]{6}$"), name="account_brand_color_hex"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class OrderStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    PROCESSING = "processing", _("Processing")
+    SHIPPED = "shipped", _("Shipped")
+    DELIVERED = "delivered", _("Delivered")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class TrackingStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    INFO_RECEIVED = "info_received", _("Label created")
+    IN_TRANSIT = "in_transit", _("In transit")
+    OUT_FOR_DELIVERY = "out_for_delivery", _("Out for delivery")
+    AVAILABLE_FOR_PICKUP = "available_for_pickup", _("Ready for pickup")
+    FAILED_ATTEMPT = "failed_attempt", _("Delivery attempt failed")
+    EXCEPTION = "exception", _("Exception")
+    DELIVERED = "delivered", _("Delivered")
+    RETURNED = "returned", _("Returned to sender")
+
+
+# Progress bar: five steps. A status mapped to None keeps the step the shipment already had.
+PROGRESS_STEPS = (
+    (1, _("Ordered")),
+    (2, _("Label created")),
+    (3, _("In transit")),
+    (4, _("Out for delivery")),
+    (5, _("Delivered")),
+)
+STEP_FOR_STATUS: dict[str, int | None] = {
+    TrackingStatus.PENDING: 1,
+    TrackingStatus.INFO_RECEIVED: 2,
+    TrackingStatus.IN_TRANSIT: 3,
+    TrackingStatus.OUT_FOR_DELIVERY: 4,
+    TrackingStatus.AVAILABLE_FOR_PICKUP: 4,
+    TrackingStatus.FAILED_ATTEMPT: 4,
+    TrackingStatus.EXCEPTION: None,
+    TrackingStatus.DELIVERED: 5,
+    TrackingStatus.RETURNED: None,
+}
+EXCEPTION_STATUSES = frozenset(
+    {TrackingStatus.FAILED_ATTEMPT, TrackingStatus.EXCEPTION, TrackingStatus.RETURNED}
+)
+
+
+class Order(models.Model):
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="orders")
+    public_id = models.CharField(
+        _("public id"), max_length=40, unique=True, default=new_order_public_id, editable=False
+    )
+    order_number = models.CharField(_("order number"), max_length=100)
+    external_order_id = models.UUIDField(_("external order id"), null=True, blank=True)
+    customer_number = models.CharField(_("customer number"), max_length=100, blank=True)
+    status = models.CharField(
+        _("status"), max_length=20, choices=OrderStatus.choices, default=OrderStatus.PENDING
+    )
+
+    recipient_name = models.CharField(_("recipient name"), max_length=200, blank=True)
+    recipient_email = models.EmailField(_("recipient email"), max_length=254, blank=True)
+    recipient_phone = models.CharField(_("recipient phone"), max_length=40, blank=True)
+    street1 = models.CharField(_("street"), max_length=200, blank=True)
+    street2 = models.CharField(_("street (line 2)"), max_length=200, blank=True)
+    city = models.CharField(_("city"), max_length=100, blank=True)
+    state = models.CharField(_("state / region"), max_length=100, blank=True)
+    postal_code = models.CharField(_("postal code"), max_length=20, blank=True)
+    country = models.CharField(_("country"), max_length=2, blank=True, validators=[country_validator])
+
+    notes = models.TextField(_("notes"), max_length=1000, blank=True)
+    language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES, blank=True)
+    order_date = models.DateTimeField(_("order date"), default=timezone.now)
+    estimated_delivery_date = models.DateField(_("estimated delivery"), null=True, blank=True)
+
+    # Bumped by staff to revoke every signed link issued so far (see orders.signing).
+    link_version = models.PositiveIntegerField(_("link version"), default=1)
+    # Bumped by every state change; ETags of pages and widget images derive from it.
+    state_version = models.PositiveIntegerField(_("state version"), default=1, editable=False)
+
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        ordering = ["-order_date", "-id"]
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "order_number"], name="order_number_unique_per_account"
+            ),
+            models.UniqueConstraint(
+                fields=["account", "external_order_id"],
+                condition=Q(external_order_id__isnull=False),
+                name="external_order_id_unique_per_account",
+            ),
+            models.CheckConstraint(condition=Q(status__in=OrderStatus.values), name="order_status_valid"),
+            models.CheckConstraint(condition=~Q(order_number=""), name="order_number_not_empty"),
+        ]
+        indexes = [
+            models.Index(F("account"), Lower("recipient_email"), name="order_email_ci_idx"),
+            models.Index(fields=["account", "customer_number"], name="order_customer_number_idx"),
+            models.Index(fields=["account", "-order_date"], name="order_recent_idx"),
+            models.Index(fields=["status"], name="order_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.order_number
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in (OrderStatus.DELIVERED, OrderStatus.CANCELLED)
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.status == OrderStatus.CANCELLED
+
+    @cached_property
+    def _trackings(self) -> list[Tracking]:
+        # Uses a prefetch when the caller made one (lookup, admin); otherwise one query.
+        return list(self.trackings.all())
+
+    @property
+    def shipments(self) -> list[Tracking]:
+        """Outbound shipments; returns are shown separately and do not gate delivery."""
+        return [t for t in self._trackings if not t.is_return]
+
+    @property
+    def progress_step(self) -> int:
+        """The step the shopper sees: the least advanced outbound shipment, or the order's own status."""
+        if self.status == OrderStatus.DELIVERED:
+            return 5
+        steps = [t.step for t in self.shipments]
+        if steps:
+            return min(steps)
+        return 1
+
+    @property
+    def is_delayed(self) -> bool:
+        if self.is_final:
+            return False
+        if any(t.is_delayed for t in self.shipments):
+            return True
+        eta = self.estimated_delivery_date
+        return eta is not None and eta < timezone.localdate() and not self.shipments
+
+    @property
+    def is_exception(self) -> bool:
+        return any(t.is_exception for t in self.shipments)
+
+    @property
+    def current_eta(self) -> date | None:
+        """The latest promised date across undelivered shipments, else the order's own estimate."""
+        etas = [
+            t.estimated_delivery_date
+            for t in self.shipments
+            if t.estimated_delivery_date and t.status != TrackingStatus.DELIVERED
+        ]
+        return max(etas) if etas else self.estimated_delivery_date
+
+    @property
+    def delivered_at(self):
+        dates = [t.delivered_at for t in self.shipments if t.delivered_at]
+        return max(dates) if dates else None
+
+    def matches_email(self, email: str) -> bool:
+        return (
+            bool(email)
+            and bool(self.recipient_email)
+            and (self.recipient_email.strip().lower() == email.strip().lower())
+        )
+
+    def matches_postal_code(self, postal_code: str) -> bool:
+        wanted = normalize_postal_code(postal_code)
+        return bool(wanted) and wanted == normalize_postal_code(self.postal_code)
+
+
+class Tracking(models.Model):
+    """A shipment: one carrier's parcel for (part of) an order."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="trackings")
+    carrier = models.CharField(_("carrier"), max_length=20, choices=CARRIER_CHOICES, default="other")
+    tracking_number = models.CharField(_("tracking number"), max_length=64)
+    status = models.CharField(
+        _("status"), max_length=30, choices=TrackingStatus.choices, default=TrackingStatus.PENDING
+    )
+    # Cached from the checkpoints by orders.lifecycle.refresh_tracking (exceptions keep the last step).
+    step = models.PositiveSmallIntegerField(_("progress step"), default=1)
+    # What the shop announced at dispatch; checkpoints with a newer estimate override it.
+    announced_delivery_date = models.DateField(_("announced delivery"), null=True, blank=True)
+    estimated_delivery_date = models.DateField(_("estimated delivery"), null=True, blank=True)
+    estimated_delivery_date_end = models.DateField(
+        _("estimated delivery (window end)"), null=True, blank=True
+    )
+    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+    last_event_at = models.DateTimeField(_("last event"), null=True, blank=True, editable=False)
+    is_return = models.BooleanField(_("return shipment"), default=False)
+    pickup_location_name = models.CharField(_("pickup location"), max_length=200, blank=True)
+    pickup_location_address = models.CharField(_("pickup address"), max_length=300, blank=True)
+    # [{"day": "mon", "open": "09:00", "close": "18:00"}, …]
+    pickup_opening_hours = models.JSONField(_("pickup opening hours"), default=list, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("tracking")
+        verbose_name_plural = _("trackings")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order", "carrier", "tracking_number"], name="tracking_unique_per_order_carrier"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=TrackingStatus.values), name="tracking_status_valid"
+            ),
+            models.CheckConstraint(condition=Q(step__gte=1, step__lte=5), name="tracking_step_range"),
+            models.CheckConstraint(condition=~Q(tracking_number=""), name="tracking_number_not_empty"),
+        ]
+        indexes = [models.Index(fields=["tracking_number"], name="tracking_number_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.carrier_info.name} {self.tracking_number}"
+
+    @property
+    def carrier_info(self) -> Carrier:
+        return get_carrier(self.carrier)
+
+    @property
+    def tracking_url(self) -> str:
+        return self.carrier_info.tracking_url(self.tracking_number)
+
+    @property
+    def is_delivered(self) -> bool:
+        return self.status == TrackingStatus.DELIVERED
+
+    @property
+    def is_exception(self) -> bool:
+        return self.status in EXCEPTION_STATUSES
+
+    @property
+    def is_delayed(self) -> bool:
+        eta = self.estimated_delivery_date_end or self.estimated_delivery_date
+        return eta is not None and not self.is_delivered and eta < timezone.localdate()
+
+    @property
+    def has_pickup_location(self) -> bool:
+        return bool(self.pickup_location_name or self.pickup_location_address)
+
+    def visible_checkpoints(self) -> list[Checkpoint]:
+        return [c for c in self.checkpoints.all() if not c.is_hidden]
+
+
+class Checkpoint(models.Model):
+    """A carrier scan event. The same event can never be stored twice (see the constraint)."""
+
+    tracking = models.ForeignKey(Tracking, on_delete=models.CASCADE, related_name="checkpoints")
+    occurred_at = models.DateTimeField(_("occurred at"))
+    status = models.CharField(_("status"), max_length=30, choices=TrackingStatus.choices)
+    status_code = models.CharField(_("carrier status code"), max_length=64, blank=True)
+    message = models.CharField(_("message"), max_length=500, blank=True)
+    details = models.TextField(_("details"), blank=True)
+    location = models.CharField(_("location"), max_length=200, blank=True)
+    country = models.CharField(_("country"), max_length=2, blank=True, validators=[country_validator])
+    estimated_delivery_date = models.DateField(_("estimated delivery"), null=True, blank=True)
+    is_hidden = models.BooleanField(_("hidden from shoppers"), default=False)
+    created_at = models.DateTimeField(_("received"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        verbose_name = _("checkpoint")
+        verbose_name_plural = _("checkpoints")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tracking", "occurred_at", "status_code", "location"], name="checkpoint_event_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=TrackingStatus.values), name="checkpoint_status_valid"
+            ),
+        ]
+        indexes = [models.Index(fields=["tracking", "-occurred_at"], name="checkpoint_timeline_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.occurred_at:%Y-%m-%d %H:%M} {self.get_status_display()}"
+
+
+class LineItem(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="items")
+    tracking = models.ForeignKey(
+        Tracking, on_delete=models.SET_NULL, null=True, blank=True, related_name="items"
+    )
+    name = models.CharField(_("name"), max_length=300)
+    sku = models.CharField(_("SKU"), max_length=100, blank=True)
+    quantity = models.PositiveIntegerField(_("quantity"), default=1, validators=[MinValueValidator(1)])
+    unit_price = models.DecimalField(_("unit price"), max_digits=12, decimal_places=2, null=True, blank=True)
+    currency = models.CharField(_("currency"), max_length=3, blank=True, default="USD")
+    image_url = models.URLField(_("image URL"), max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("line item")
+        verbose_name_plural = _("line items")
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="line_item_quantity_positive")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.name}"
+
+
+class ApiKey(models.Model):
+    """An account's API key. Only a SHA-256 hash is stored; the key is shown once at creation."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(_("name"), max_length=100)
+    prefix = models.CharField(_("prefix"), max_length=16, unique=True, editable=False)
+    key_hash = models.CharField(_("key hash"), max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["account", "name"]
+        verbose_name = _("API key")
+        verbose_name_plural = _("API keys")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class IdempotencyRecord(models.Model):
+    """The first response to an `Idempotency-Key`, replayed for retries with the same body."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="idempotency_records")
+    key = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.JSONField(null=True, blank=True)
+    order = models.ForeignKey(Order, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "key"], name="idempotency_key_unique")]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class WebhookOutcome(models.TextChoices):
+    APPLIED = "applied", _("Applied")
+    STALE = "stale", _("Stale (ignored)")
+    REJECTED = "rejected", _("Rejected")
+    PARKED = "parked", _("Waiting for its order")
+
+
+class WebhookEvent(models.Model):
+    """Every event received, stored once per (account, source, event id) so repeats are harmless."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="webhook_events")
+    source = models.CharField(_("source"), max_length=20)
+    event_id = models.CharField(_("event id"), max_length=200)
+    event_type = models.CharField(_("event type"), max_length=100)
+    payload = models.JSONField(_("payload"))
+    # The order the event refers to (order number or external id), to replay parked events later.
+    order_ref = models.CharField(_("order reference"), max_length=200, blank=True, db_index=True)
+    occurred_at = models.DateTimeField(_("occurred at"), null=True, blank=True)
+    received_at = models.DateTimeField(_("received"), auto_now_add=True)
+    processed_at = models.DateTimeField(_("processed"), null=True, blank=True)
+    outcome = models.CharField(_("outcome"), max_length=20, choices=WebhookOutcome.choices)
+    message = models.CharField(_("message"), max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        verbose_name = _("webhook event")
+        verbose_name_plural = _("webhook events")
+        constraints = [
+            models.UniqueConstraint(fields=["account", "source", "event_id"], name="webhook_event_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.event_type} {self.event_id}"

@@ -1,0 +1,90 @@
+"""Small factories shared by every test module. Build data through the lifecycle services where
+the test is about behaviour, so fixtures obey the same rules production data does."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import datetime, timedelta
+
+import pytest
+from django.core.cache import cache
+from django.utils import timezone
+
+from orders import lifecycle
+from orders.models import Account, Checkpoint, LineItem, Order, Tracking
+
+_numbers = itertools.count(1001)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Rate-limit counters and cached images must not leak between tests."""
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def make_account(**fields) -> Account:
+    defaults = {
+        "name": "Acme Outfitters",
+        "slug": "acme",
+        "brand_color": "#1f6feb",
+        "support_email": "help@acme.test",
+    }
+    defaults.update(fields)
+    return Account.objects.create(**defaults)
+
+
+def make_order(account: Account | None = None, **fields) -> Order:
+    account = account or Account.objects.first() or make_account()
+    defaults = {
+        "order_number": str(next(_numbers)),
+        "recipient_name": "Jane Shopper",
+        "recipient_email": "Jane.Shopper@example.com",
+        "recipient_phone": "+1 512 555 0100",
+        "street1": "123 Main St",
+        "city": "Austin",
+        "state": "TX",
+        "postal_code": "78701",
+        "country": "US",
+        "language": "en",
+    }
+    defaults.update(fields)
+    order = Order.objects.create(account=account, **defaults)
+    LineItem.objects.create(
+        order=order, name="Trail Runner Shoe", sku="TR-42", quantity=1, unit_price="89.90"
+    )
+    return order
+
+
+def ship(order: Order, number: str = "1Z999AA10123456784", carrier: str | None = None, **kwargs) -> Tracking:
+    return lifecycle.attach_tracking(order=order, tracking_number=number, carrier=carrier, **kwargs)
+
+
+def scan(tracking: Tracking, status: str, when: datetime | None = None, **fields) -> Checkpoint:
+    when = when or timezone.now()
+    checkpoint, _ = lifecycle.record_checkpoint(
+        tracking=tracking,
+        occurred_at=when,
+        status=status,
+        message=fields.pop("message", status.replace("_", " ").capitalize()),
+        location=fields.pop("location", "Austin, TX"),
+        country=fields.pop("country", "US"),
+        **fields,
+    )
+    tracking.refresh_from_db()
+    return checkpoint
+
+
+def days_ago(n: float) -> datetime:
+    return timezone.now() - timedelta(days=n)
+
+
+@pytest.fixture
+def account(db) -> Account:
+    return make_account()
+
+
+@pytest.fixture
+def order(account) -> Order:
+    return make_order(account)
