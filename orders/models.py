@@ -8,16 +8,19 @@ from __future__ import annotations
 
 import secrets
 from datetime import date
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Lower
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
+from orders import signing
 from orders.carriers import CARRIER_CHOICES, Carrier, get_carrier
 
 hex_color_validator = RegexValidator(r"^#[0-9a-fA-F]{6}$", _("Enter a colour as #rrggbb."))
@@ -110,6 +113,9 @@ STEP_FOR_STATUS: dict[str, int | None] = {
 EXCEPTION_STATUSES = frozenset(
     {TrackingStatus.FAILED_ATTEMPT, TrackingStatus.EXCEPTION, TrackingStatus.RETURNED}
 )
+
+
+LINK_URL_NAMES = {"page": "orders:track", "widget": "orders:info-widget", "info": "orders:info"}
 
 
 class Order(models.Model):
@@ -228,6 +234,24 @@ class Order(models.Model):
     def delivered_at(self):
         dates = [t.delivered_at for t in self.shipments if t.delivered_at]
         return max(dates) if dates else None
+
+    def link_params(self, *, exp: int | None = None, lang: str = "") -> dict[str, str]:
+        """Query parameters of a signed link that opens this order without a second factor."""
+        params = {"account": str(self.account_id), "order_number": self.order_number}
+        if exp:
+            params["exp"] = str(exp)
+        if lang:
+            params["lang"] = lang
+        params["s"] = signing.order_signature(self, exp=exp)
+        return params
+
+    def status_url(
+        self, *, kind: str = "page", exp: int | None = None, lang: str = "", absolute: bool = True, **extra
+    ) -> str:
+        """A signed URL of the status page ("page"), the PNG widget ("widget") or the info API ("info")."""
+        path = reverse(LINK_URL_NAMES[kind])
+        query = urlencode({**self.link_params(exp=exp, lang=lang), **{k: str(v) for k, v in extra.items()}})
+        return f"{settings.SITE_URL if absolute else ''}{path}?{query}"
 
     def matches_email(self, email: str) -> bool:
         return (

@@ -170,8 +170,9 @@ if env_bool("SECURE_PROXY_SSL_HEADER"):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 X_FRAME_OPTIONS = "DENY"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 262_144  # webhook bodies are capped at 256 KB
-# Client IP for rate limits: REMOTE_ADDR unless a trusted proxy sets X-Forwarded-For.
-RATELIMIT_IP_META_KEY = env("RATELIMIT_IP_META_KEY") or None
+# Rate limits: the client IP is REMOTE_ADDR, or the first X-Forwarded-For address when
+# TRUSTED_PROXY_COUNT says that many proxies in front of us append to it.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 RATELIMIT_ENABLE = env_bool("RATELIMIT_ENABLE", default=True)
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -183,6 +184,12 @@ AUTH_PASSWORD_VALIDATORS = [
 
 # --- Status page behaviour ------------------------------------------------------------------
 WIDGET_MAX_AGE = env_int("WIDGET_MAX_AGE", 300)
+# Rate limits ("count/period", period in s, m, h or d): failed order verifications per client IP
+# and per looked-up order, and "email me my links" requests per address and per IP.
+LOOKUP_FAILURE_RATE = env("LOOKUP_FAILURE_RATE", "10/15m")
+EMAIL_LINK_RATE = env("EMAIL_LINK_RATE", "3/h")
+# Signed links printed by `signed_link`/admin expire after this many days (0 = never).
+SIGNED_LINK_DAYS = env_int("SIGNED_LINK_DAYS", 0)
 EMAIL_LOOKUP_DAYS = env_int("EMAIL_LOOKUP_DAYS", 90)
 
 LOGGING = {

@@ -1,0 +1,284 @@
+"""The one lookup resolver behind the status page, the JSON info API and the PNG widget.
+
+Parameters follow parcelLab's v4 order status API. Exactly one primary identifier is given
+(order number, external order id, customer number or tracking number); the result says how much
+the caller may see:
+
+- FULL: a valid signed link, a matching second factor (email, or postal code), staff, or an API
+  key of the order's account.
+- LIMITED: a tracking-number lookup without a factor: shipment progress only, nothing personal.
+- NONE: any other lookup without a valid factor. The result carries no order at all, so callers
+  cannot answer differently for "unknown order" and "wrong email".
+
+Failed verifications are counted per client IP and per looked-up identity; past the limit the
+resolver raises RateLimited before it touches the database.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db.models import Prefetch
+from django.utils.translation import get_supported_language_variant
+from django.utils.translation import gettext_lazy as _
+
+from orders import ratelimits
+from orders.carriers import CARRIERS, normalize_tracking_number
+from orders.models import Account, Checkpoint, Order, Tracking
+from orders.signing import LinkState, SignedSubject, verify
+
+PRIMARY_IDENTIFIERS = ("order_number", "external_order_id", "customer_number", "tracking_number")
+BOOLEAN_VALUES = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False, "": False}
+
+
+class Access(enum.StrEnum):
+    FULL = "full"
+    LIMITED = "limited"
+    NONE = "none"
+
+
+class LookupInvalid(Exception):
+    """The parameters themselves are wrong (a 400), with Django-style field errors."""
+
+    def __init__(self, errors: dict[str, list[str]]):
+        super().__init__("; ".join(f"{name}: {' '.join(msgs)}" for name, msgs in errors.items()))
+        self.errors = errors
+
+    @property
+    def first(self) -> tuple[str, str]:
+        name, messages = next(iter(self.errors.items()))
+        return name, messages[0]
+
+
+class LookupParams(forms.Form):
+    """Validates and normalises the v4 lookup parameters (also the shopper form's hidden fields)."""
+
+    account = forms.CharField(required=False, max_length=100)
+    order_number = forms.CharField(required=False, max_length=100)
+    external_order_id = forms.UUIDField(required=False)
+    customer_number = forms.CharField(required=False, max_length=100)
+    tracking_number = forms.CharField(required=False, max_length=64)
+    courier = forms.CharField(required=False, max_length=30)
+    recipient_email = forms.EmailField(required=False, max_length=254)
+    recipient_postal_code = forms.CharField(required=False, max_length=20)
+    s = forms.CharField(required=False, max_length=100)
+    exp = forms.IntegerField(required=False, min_value=0, max_value=2**40)
+    lang = forms.CharField(required=False, max_length=35)
+    single_tracking = forms.CharField(required=False, max_length=5)
+
+    def clean_tracking_number(self) -> str:
+        value = self.cleaned_data["tracking_number"]
+        normalized = normalize_tracking_number(value)
+        if value and not normalized.isalnum():
+            raise ValidationError(_("Enter a tracking number of letters and digits only."), code="invalid")
+        return normalized
+
+    def clean_courier(self) -> str:
+        value = self.cleaned_data["courier"].strip().lower()
+        if value and value not in CARRIERS:
+            raise ValidationError(
+                _("Unknown courier. Use one of: %s.") % ", ".join(CARRIERS), code="invalid_choice"
+            )
+        return value
+
+    def clean_single_tracking(self) -> bool:
+        value = self.cleaned_data["single_tracking"].strip().lower()
+        if value not in BOOLEAN_VALUES:
+            raise ValidationError(_("Use true or false."), code="invalid")
+        return BOOLEAN_VALUES[value]
+
+    def clean_lang(self) -> str:
+        value = self.cleaned_data["lang"]
+        if not value:
+            return ""
+        try:
+            return get_supported_language_variant(value.replace("_", "-"))
+        except LookupError:
+            return ""  # parcelLab falls back to the order's language, then English
+
+    def clean_account(self) -> Account | None:
+        value = self.cleaned_data["account"].strip()
+        if not value:
+            return None
+        lookup = {"pk": int(value)} if value.isdigit() else {"slug": value}
+        account = Account.objects.filter(**lookup).first()
+        if account is None:
+            raise ValidationError(_("Unknown account."), code="invalid_choice")
+        return account
+
+    def clean(self):
+        data = super().clean()
+        given = [name for name in PRIMARY_IDENTIFIERS if data.get(name)]
+        if len(given) != 1:
+            raise ValidationError(
+                _("Give exactly one of order_number, external_order_id, customer_number or tracking_number."),
+                code="identifier",
+            )
+        if given[0] != "tracking_number" and not data.get("account") and not self.errors.get("account"):
+            only = list(Account.objects.all()[:2])
+            if len(only) != 1:
+                raise ValidationError(_("The account parameter is required."), code="account_required")
+            data["account"] = only[0]
+        data["identifier"] = given[0]
+        return data
+
+
+@dataclass
+class LookupResult:
+    access: Access
+    account: Account | None = None
+    order: Order | None = None
+    trackings: list[Tracking] = field(default_factory=list)
+    matched_tracking: Tracking | None = None
+    language: str = ""
+    link_state: LinkState | None = None
+    verified_by: str = ""
+    show_hidden_checkpoints: bool = False
+    params: dict = field(default_factory=dict)
+
+    @property
+    def is_full(self) -> bool:
+        return self.access == Access.FULL
+
+    @property
+    def found(self) -> bool:
+        return self.order is not None
+
+    def checkpoints(self, tracking: Tracking) -> list[Checkpoint]:
+        """A shipment's timeline, newest first, without hidden events unless staff or API."""
+        events = list(tracking.checkpoints.all())
+        return events if self.show_hidden_checkpoints else [c for c in events if not c.is_hidden]
+
+
+def clean_params(params: Mapping[str, str]) -> dict:
+    """Validate lookup parameters or raise LookupInvalid (field errors, for a 400)."""
+    form = LookupParams(data={name: params.get(name, "") for name in LookupParams.base_fields})
+    if not form.is_valid():
+        errors = {("identifier" if name == "__all__" else name): msgs for name, msgs in form.errors.items()}
+        raise LookupInvalid(errors)
+    return form.cleaned_data
+
+
+def _orders_with_timeline():
+    checkpoints = Checkpoint.objects.order_by("-occurred_at", "-id")
+    return Order.objects.select_related("account").prefetch_related(
+        Prefetch("trackings", queryset=Tracking.objects.order_by("created_at", "id")),
+        Prefetch("trackings__checkpoints", queryset=checkpoints),
+        "items",
+    )
+
+
+def _find(data: dict, api_account: Account | None) -> tuple[Order | None, Tracking | None]:
+    account = data["account"]
+    if api_account is not None:
+        if account is not None and account != api_account:
+            return None, None
+        account = api_account
+    identifier = data["identifier"]
+    if identifier == "tracking_number":
+        trackings = Tracking.objects.filter(tracking_number=data["tracking_number"])
+        if data["courier"]:
+            trackings = trackings.filter(carrier=data["courier"])
+        if account is not None:
+            trackings = trackings.filter(order__account=account)
+        match = trackings.order_by("-created_at", "-id").values_list("pk", "order_id").first()
+        if match is None:
+            return None, None
+        order = _orders_with_timeline().get(pk=match[1])
+        return order, next(t for t in order.trackings.all() if t.pk == match[0])
+    orders = _orders_with_timeline().filter(account=account, **{identifier: data[identifier]})
+    return orders.order_by("-order_date", "-id").first(), None
+
+
+def _identity(data: dict) -> str:
+    account = data["account"]
+    return f"{account.pk if account else '*'}:{data['identifier']}:{data[data['identifier']]}".lower()
+
+
+def _signature_state(data: dict, order: Order, tracking: Tracking | None) -> LinkState:
+    subjects = [SignedSubject.for_order(order)]
+    if tracking is not None:
+        subjects.insert(0, SignedSubject.for_tracking(tracking))
+    states = [
+        verify(data["s"], subject, link_version=order.link_version, exp=data["exp"]) for subject in subjects
+    ]
+    return next((state for state in states if state != LinkState.INVALID), LinkState.INVALID)
+
+
+def _second_factor(data: dict, order: Order) -> str:
+    if data["recipient_email"] and order.matches_email(data["recipient_email"]):
+        return "email"
+    if data["recipient_postal_code"] and order.matches_postal_code(data["recipient_postal_code"]):
+        return "postal_code"
+    return ""
+
+
+def resolve(
+    params: Mapping[str, str],
+    *,
+    request=None,
+    api_account: Account | None = None,
+) -> LookupResult:
+    """Find the order the parameters name and decide how much of it the caller may see.
+
+    Raises LookupInvalid for malformed parameters and ratelimits.RateLimited when this client or
+    this order has had too many failed verifications.
+    """
+    data = clean_params(params)
+    user = getattr(request, "user", None)
+    is_staff = bool(user and user.is_active and user.is_staff)
+    throttle = [f"ip:{ratelimits.client_ip(request)}" if request else "", f"id:{_identity(data)}"]
+    if not (is_staff or api_account):
+        ratelimits.check("lookup-failure", throttle, settings.LOOKUP_FAILURE_RATE)
+
+    order, tracking = _find(data, api_account)
+    offered_factor = bool(data["s"] or data["recipient_email"] or data["recipient_postal_code"])
+    link_state = None
+    verified_by = ""
+    if order is not None:
+        if is_staff:
+            verified_by = "staff"
+        elif api_account is not None:
+            verified_by = "api_key"
+        elif data["s"]:
+            link_state = _signature_state(data, order, tracking)
+            verified_by = "signature" if link_state == LinkState.VALID else ""
+        verified_by = verified_by or _second_factor(data, order)
+
+    if offered_factor and not verified_by and link_state not in (LinkState.EXPIRED, LinkState.REVOKED):
+        ratelimits.hit("lookup-failure", throttle, settings.LOOKUP_FAILURE_RATE)
+
+    if verified_by:
+        access = Access.FULL
+    elif tracking is not None:
+        access = Access.LIMITED
+    else:
+        # Nothing about the order leaves this function: not even whether it exists.
+        return LookupResult(
+            access=Access.NONE,
+            account=data["account"] or api_account,
+            language=data["lang"],
+            link_state=link_state if link_state in (LinkState.EXPIRED, LinkState.REVOKED) else None,
+            params=data,
+        )
+
+    trackings = list(order.trackings.all())
+    if data["single_tracking"] and tracking is not None:
+        trackings = [tracking]
+    return LookupResult(
+        access=access,
+        account=order.account,
+        order=order,
+        trackings=trackings,
+        matched_tracking=tracking,
+        language=data["lang"] or (order.language if access == Access.FULL else ""),
+        link_state=link_state,
+        verified_by=verified_by,
+        show_hidden_checkpoints=verified_by in ("staff", "api_key"),
+        params=data,
+    )
