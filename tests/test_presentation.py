@@ -1,0 +1,82 @@
+"""Headlines and summaries: the words the page, the widget and the API all use."""
+
+from datetime import date, timedelta
+
+import pytest
+from django.utils import timezone, translation
+
+from orders.models import Order
+from orders.presentation import order_headline, shipment_summary, short_date
+
+from .conftest import days_ago, make_order, scan, ship
+
+pytestmark = pytest.mark.django_db
+
+
+def headline(order):
+    order = Order.objects.get(pk=order.pk)
+    return order_headline(order, list(order.trackings.all()))
+
+
+def test_pending_and_cancelled(account):
+    assert headline(make_order(account)).key == "received"
+    cancelled = headline(make_order(account, status="cancelled"))
+    assert (cancelled.key, cancelled.tone) == ("cancelled", "muted")
+
+
+def test_arriving_with_eta(order):
+    eta = timezone.localdate() + timedelta(days=2)
+    ship(order, estimated_delivery_date=eta)
+    result = headline(order)
+    assert result.key == "arriving"
+    assert result.text == f"Arriving {eta:%a} {eta.day} {eta:%b}"
+
+
+@pytest.mark.parametrize(
+    ("status", "key", "tone"),
+    [
+        ("out_for_delivery", "out_for_delivery", "normal"),
+        ("available_for_pickup", "pickup", "warning"),
+        ("failed_attempt", "failed_attempt", "warning"),
+        ("exception", "exception", "danger"),
+        ("delivered", "delivered", "success"),
+    ],
+)
+def test_shipment_status_drives_the_headline(order, status, key, tone):
+    tracking = ship(order)
+    scan(tracking, "in_transit", days_ago(2))
+    scan(tracking, status, days_ago(0.1))
+    result = headline(order)
+    assert (result.key, result.tone) == (key, tone)
+
+
+def test_delayed_when_eta_passed(order):
+    tracking = ship(order, estimated_delivery_date=timezone.localdate() - timedelta(days=1))
+    scan(tracking, "in_transit", days_ago(3))
+    assert headline(order).key == "delayed"
+
+
+def test_pickup_headline_names_the_place(order):
+    tracking = ship(order)
+    tracking.pickup_location_name = "Kiosk Lindenstraße"
+    tracking.save()
+    scan(tracking, "available_for_pickup", days_ago(0.2))
+    assert headline(order).text == "Ready for pickup at Kiosk Lindenstraße"
+
+
+def test_summary_counts_outbound_packages(order):
+    ups, amazon = ship(order, "1Z999AA10123456784"), ship(order, "TBA123456789000")
+    ship(order, "123456789012", is_return=True)
+    scan(ups, "delivered", days_ago(0.5))
+    trackings = list(Order.objects.get(pk=order.pk).trackings.all())
+    assert shipment_summary(trackings) == "2 packages · 1 delivered"
+    assert shipment_summary(trackings[:1]) == ""
+    assert amazon.status == "pending"
+
+
+@pytest.mark.parametrize(
+    ("lang", "expected"), [("en", "Thu 18 Jan"), ("de", "Do 18 Jan"), ("fr", "jeu 18 Jan")]
+)
+def test_dates_follow_the_language(lang, expected):
+    with translation.override(lang):
+        assert short_date(date(2024, 1, 18)) == expected
