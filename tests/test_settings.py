@@ -1,0 +1,74 @@
+"""Settings come from the environment; production refuses to start without a secret."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PRINT_SETTINGS = (
+    "import json, django; from django.conf import settings; django.setup(); "
+    "print(json.dumps({'db': settings.DATABASES['default']['ENGINE'], 'name': str(settings.DATABASES['default']['NAME']),"
+    " 'cache': settings.CACHES['default']['BACKEND'], 'debug': settings.DEBUG, 'hosts': settings.ALLOWED_HOSTS,"
+    " 'fallbacks': settings.SECRET_KEY_FALLBACKS}))"
+)
+
+
+def load_settings(**env: str) -> subprocess.CompletedProcess:
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DATABASE_URL", "SECRET_KEY", "DEBUG", "CACHE"))
+    }
+    clean.pop("REDIS_URL", None)
+    clean.update(env, DJANGO_SETTINGS_MODULE="statuspage.settings")
+    return subprocess.run(
+        [sys.executable, "-c", PRINT_SETTINGS],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_production_without_secret_key_fails_loudly():
+    result = load_settings()
+    assert result.returncode != 0
+    assert "SECRET_KEY is not set" in result.stderr
+
+
+def test_debug_runs_without_secret_and_defaults_to_sqlite_and_local_memory():
+    result = load_settings(DEBUG="1")
+    values = json.loads(result.stdout)
+    assert values["db"] == "django.db.backends.sqlite3"
+    assert values["name"].endswith("db.sqlite3")
+    assert values["cache"].endswith("LocMemCache")
+    assert values["debug"] is True
+
+
+def test_environment_selects_postgres_redis_hosts_and_key_fallbacks():
+    result = load_settings(
+        SECRET_KEY="k" * 60,
+        DATABASE_URL="postgres://u:p@db.internal:5432/shop",
+        REDIS_URL="redis://cache.internal:6379/1",
+        ALLOWED_HOSTS="status.example.com, www.example.com",
+        SECRET_KEY_FALLBACKS="old1,old2",
+    )
+    values = json.loads(result.stdout)
+    assert values["db"] == "django.db.backends.postgresql"
+    assert values["cache"] == "django.core.cache.backends.redis.RedisCache"
+    assert values["hosts"] == ["status.example.com", "www.example.com"]
+    assert values["fallbacks"] == ["old1", "old2"]
+
+
+@pytest.mark.parametrize(
+    ("name", "value"), [("CACHE_URL", "memcached://x"), ("DATABASE_CONN_MAX_AGE", "soon")]
+)
+def test_nonsense_configuration_is_a_clear_startup_error(name, value):
+    result = load_settings(SECRET_KEY="k" * 60, **{name: value})
+    assert result.returncode != 0
+    assert name in result.stderr
