@@ -9,12 +9,16 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PRINT_SETTINGS = (
-    "import json, django; from django.conf import settings; django.setup(); "
-    "print(json.dumps({'db': settings.DATABASES['default']['ENGINE'], 'name': str(settings.DATABASES['default']['NAME']),"
-    " 'cache': settings.CACHES['default']['BACKEND'], 'debug': settings.DEBUG, 'hosts': settings.ALLOWED_HOSTS,"
-    " 'fallbacks': settings.SECRET_KEY_FALLBACKS}))"
-)
+PRINT_SETTINGS = """
+import json, django
+from django.conf import settings
+django.setup()
+db = settings.DATABASES["default"]
+print(json.dumps({
+    "db": db["ENGINE"], "name": str(db["NAME"]), "cache": settings.CACHES["default"]["BACKEND"],
+    "debug": settings.DEBUG, "hosts": settings.ALLOWED_HOSTS, "fallbacks": settings.SECRET_KEY_FALLBACKS,
+}))
+"""
 
 
 def load_settings(**env: str) -> subprocess.CompletedProcess:
