@@ -18,6 +18,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from orders import state_cache
 from orders.carriers import detect_carrier, get_carrier, normalize_tracking_number
 from orders.models import STEP_FOR_STATUS, Checkpoint, Order, OrderStatus, Tracking, TrackingStatus
 
@@ -92,6 +93,7 @@ def _bump(order: Order, **fields) -> None:
         state_version=F("state_version") + 1, updated_at=timezone.now(), **fields
     )
     order.refresh_from_db(fields=["state_version", "updated_at"])
+    state_cache.publish(order.pk, order.state_version)
 
 
 @transaction.atomic
@@ -240,4 +242,5 @@ def revoke_links(order: Order) -> Order:
         link_version=F("link_version") + 1, state_version=F("state_version") + 1
     )
     order.refresh_from_db(fields=["link_version", "state_version"])
+    state_cache.publish(order.pk, order.state_version)
     return order

@@ -6,7 +6,7 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from orders import lifecycle
+from orders import lifecycle, state_cache
 from orders.lifecycle import TransitionError
 from orders.models import Checkpoint, Order, OrderStatus, TrackingStatus
 
@@ -186,3 +186,12 @@ def test_unknown_tracking_status_is_refused(order):
 def test_revoking_links_bumps_the_link_version(order):
     lifecycle.revoke_links(order)
     assert order.link_version == 2
+
+
+def test_committed_changes_publish_the_state_version_to_the_cache(order, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        lifecycle.transition_order(order, "processing")
+    assert state_cache.current(order.pk) == order.state_version
+    with django_capture_on_commit_callbacks(execute=True):
+        lifecycle.revoke_links(order)
+    assert state_cache.current(order.pk) == order.state_version
