@@ -17,3 +17,6 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
 MEDIA_ROOT = BASE_DIR / ".test-media"  # noqa: F405
+# Serve static files from the finders, as in development; nothing is collected for tests.
+STATIC_ROOT = None
+WHITENOISE_USE_FINDERS = True
