@@ -2,13 +2,18 @@
 
 from django.urls import path
 
-from orders.views import health
+from orders.views import brand, health, pages
 
 app_name = "orders"
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     # Shopper pages (issue: shopper status page)
+    path("", pages.home, name="home"),
+    path("track/", pages.track, name="track"),
+    path("track/status/", pages.track_status, name="track-status"),
+    path("track/timeline/", pages.track_timeline, name="track-timeline"),
+    path("brand/<int:account_id>.css", brand.brand_css, name="brand-css"),
     # PNG widget (issue: status widget)
     # JSON APIs and webhooks (issue: APIs and webhooks)
 ]

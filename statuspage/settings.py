@@ -66,6 +66,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "orders.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -191,6 +192,8 @@ EMAIL_LINK_RATE = env("EMAIL_LINK_RATE", "3/h")
 # Signed links printed by `signed_link`/admin expire after this many days (0 = never).
 SIGNED_LINK_DAYS = env_int("SIGNED_LINK_DAYS", 0)
 EMAIL_LOOKUP_DAYS = env_int("EMAIL_LOOKUP_DAYS", 90)
+# Links sent by "email me my links" expire after this many days.
+EMAILED_LINK_DAYS = env_int("EMAILED_LINK_DAYS", 30)
 
 LOGGING = {
     "version": 1,

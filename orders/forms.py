@@ -1,0 +1,152 @@
+"""The shopper's lookup forms: order number + email or postal code, tracking number, email only.
+
+Forms only check the shape of what was typed and turn it into resolver parameters; whether an
+order matches is the resolver's business (orders.lookup), so the page and the APIs agree.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from orders.carriers import normalize_tracking_number
+from orders.models import Account
+
+MODES = ("order", "tracking", "email")
+
+
+def factor_params(value: str) -> dict[str, str]:
+    """One box takes either second factor: anything with an @ is an email address."""
+    return {"recipient_email" if "@" in value else "recipient_postal_code": value}
+
+
+class AccountChoice(forms.ModelChoiceField):
+    """The shop, asked for only when the deployment hosts several and the link did not say which."""
+
+    def label_from_instance(self, obj: Account) -> str:
+        return obj.name
+
+
+class _LookupForm(forms.Form):
+    mode = ""
+    needs_account = True  # order numbers are unique per shop only
+
+    def __init__(self, *args, account: Account | None = None, **kwargs):
+        super().__init__(*args, label_suffix="", **kwargs)
+        self.account = account
+        if account is None and self.needs_account and Account.objects.count() > 1:
+            self.fields["account"] = AccountChoice(
+                queryset=Account.objects.order_by("name"), label=_("Shop"), empty_label=_("Choose a shop")
+            )
+
+    def chosen_account(self) -> Account | None:
+        return self.cleaned_data.get("account") or self.account
+
+    def account_params(self) -> dict[str, str]:
+        account = self.chosen_account()
+        return {"account": str(account.pk)} if account else {}
+
+
+class OrderLookupForm(_LookupForm):
+    mode = "order"
+    order_number = forms.CharField(label=_("Order number"), max_length=100)
+    verification = forms.CharField(
+        label=_("Email address or postal code"),
+        max_length=254,
+        help_text=_("The email address or the delivery postal code of the order."),
+    )
+
+    def clean_order_number(self) -> str:
+        return self.cleaned_data["order_number"].strip()
+
+    def clean_verification(self) -> str:
+        value = self.cleaned_data["verification"].strip()
+        if "@" in value:
+            forms.EmailField().clean(value)  # raises "Enter a valid email address."
+        elif not value.replace(" ", "").replace("-", "").isalnum():
+            raise ValidationError(_("Enter an email address or a postal code."), code="invalid")
+        return value
+
+    def lookup_params(self) -> dict[str, str]:
+        return {
+            **self.account_params(),
+            "order_number": self.cleaned_data["order_number"],
+            **factor_params(self.cleaned_data["verification"]),
+        }
+
+
+class TrackingLookupForm(_LookupForm):
+    mode = "tracking"
+    needs_account = False
+    tracking_number = forms.CharField(label=_("Tracking number"), max_length=64)
+
+    def clean_tracking_number(self) -> str:
+        value = normalize_tracking_number(self.cleaned_data["tracking_number"])
+        if not value.isalnum():
+            raise ValidationError(_("Enter a tracking number of letters and digits only."), code="invalid")
+        return value
+
+    def lookup_params(self) -> dict[str, str]:
+        return {**self.account_params(), "tracking_number": self.cleaned_data["tracking_number"]}
+
+
+class EmailLinksForm(_LookupForm):
+    mode = "email"
+    needs_account = False
+    email = forms.EmailField(label=_("Email address"), max_length=254)
+
+    def clean_email(self) -> str:
+        return self.cleaned_data["email"].strip()
+
+
+FORMS: dict[str, type[_LookupForm]] = {
+    "order": OrderLookupForm,
+    "tracking": TrackingLookupForm,
+    "email": EmailLinksForm,
+}
+
+
+def lookup_form(mode: str, *, data=None, account: Account | None = None, initial=None) -> _LookupForm:
+    """The form for `mode` (unknown modes fall back to the order-number form)."""
+    form_class = FORMS.get(mode, OrderLookupForm)
+    return form_class(data=data, account=account, initial=initial)
+
+
+class VerifyForm(forms.Form):
+    """The second factor for a lookup the page could not open: the identifier rides along hidden.
+
+    It is posted, never sent as a query string, so an email address or postal code does not end
+    up in URLs, browser history or access logs.
+    """
+
+    HIDDEN = (
+        "account",
+        "order_number",
+        "external_order_id",
+        "customer_number",
+        "tracking_number",
+        "courier",
+        "lang",
+    )
+
+    account = forms.CharField(required=False, max_length=100, widget=forms.HiddenInput)
+    order_number = forms.CharField(required=False, max_length=100, widget=forms.HiddenInput)
+    external_order_id = forms.CharField(required=False, max_length=100, widget=forms.HiddenInput)
+    customer_number = forms.CharField(required=False, max_length=100, widget=forms.HiddenInput)
+    tracking_number = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
+    courier = forms.CharField(required=False, max_length=30, widget=forms.HiddenInput)
+    lang = forms.CharField(required=False, max_length=35, widget=forms.HiddenInput)
+    verification = OrderLookupForm.base_fields["verification"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, label_suffix="", **kwargs)
+
+    clean_verification = OrderLookupForm.clean_verification
+
+    def hidden_params(self) -> dict[str, str]:
+        source = self.cleaned_data if hasattr(self, "cleaned_data") else self.data
+        return {name: source.get(name) or "" for name in self.HIDDEN if source.get(name)}
+
+    def lookup_params(self) -> dict[str, str]:
+        return {**self.hidden_params(), **factor_params(self.cleaned_data["verification"])}

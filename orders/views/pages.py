@@ -1,0 +1,251 @@
+"""The shopper pages: the lookup form, the status page and its htmx partials.
+
+Every page asks orders.lookup.resolve (the same resolver as the JSON API and the PNG widget), so
+the access rules hold for full pages and partials alike. Each page works without JavaScript;
+htmx requests (request.htmx) get the partial alone.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from functools import wraps
+from urllib.parse import urlencode
+
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import translation
+from django.utils.cache import patch_vary_headers
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods
+from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefresh
+
+from orders import lookup, notifications, ratelimits
+from orders.forms import MODES, EmailLinksForm, VerifyForm, lookup_form
+from orders.lookup import Access, LookupInvalid, LookupResult
+from orders.models import Account
+from orders.ratelimits import RateLimited
+from orders.views.status import lookup_query, status_context
+
+# A page opened with email or postal code is handed a signed link valid this long.
+VERIFIED_LINK_SECONDS = 48 * 3600
+NOT_FOUND = _("We couldn't find an order with those details. Check them and try again.")
+TRACKING_NOT_FOUND = _("We couldn't find a shipment with that tracking number.")
+
+
+def page_language(request: HttpRequest, result: LookupResult | None = None) -> str:
+    """`lang`, then the order's language (full access only), then the browser's Accept-Language."""
+    if result is not None and result.language:
+        return result.language
+    raw = (request.GET.get("lang") or request.POST.get("lang") or "").replace("_", "-")
+    try:
+        return translation.get_supported_language_variant(raw) if raw else request.LANGUAGE_CODE
+    except LookupError:
+        return request.LANGUAGE_CODE
+
+
+def respond(request, template: str, context: dict, *, lang: str, status: int = 200, partial: str = ""):
+    """Render `template` (or `partial` for htmx) in `lang`."""
+    with translation.override(lang):
+        response = render(request, partial if partial and request.htmx else template, context, status=status)
+    response["Content-Language"] = lang
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+def shopper_page(view):
+    """Personal data: never cached. Bad parameters get a 400 page, abuse a 429 page."""
+
+    @wraps(view)
+    @never_cache
+    def wrapper(request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except LookupInvalid as exc:
+            context = {"errors": exc.errors}
+            return _error(request, "orders/bad_request.html", context, status=400)
+        except RateLimited as exc:
+            context = {"minutes": math.ceil(exc.retry_after / 60)}
+            response = _error(request, "orders/rate_limited.html", context, status=429)
+            response["Retry-After"] = str(exc.retry_after)
+            return response
+
+    return wrapper
+
+
+def _error(request, template: str, context: dict, *, status: int) -> HttpResponse:
+    partial = template.replace("orders/", "orders/partials/_")
+    response = respond(
+        request, template, context, lang=page_language(request), status=status, partial=partial
+    )
+    if request.htmx:  # replace the page's content, whatever element asked
+        response["HX-Retarget"], response["HX-Reswap"] = "#main", "innerHTML"
+    return response
+
+
+def requested_account(request) -> Account | None:
+    """The shop named by `?account=` (id or slug), e.g. in a link from the shop's emails."""
+    value = request.GET.get("account", "").strip()
+    if not value:
+        return None
+    account = Account.objects.filter(**{"pk" if value.isdigit() else "slug": value}).first()
+    if account is None:
+        raise LookupInvalid({"account": [str(_("Unknown account."))]})
+    return account
+
+
+def _go(request, url: str) -> HttpResponse:
+    """After a POST: 303 See Other (htmx: HX-Redirect, so the whole page changes)."""
+    if request.htmx:
+        return HttpResponseClientRedirect(url)
+    response = HttpResponseRedirect(url)
+    response.status_code = 303
+    return response
+
+
+def _signed_page_url(result: LookupResult) -> str:
+    exp = int(time.time()) + VERIFIED_LINK_SECONDS
+    return result.order.status_url(kind="page", exp=exp, absolute=False, lang=result.params.get("lang", ""))
+
+
+def _home_context(request, form, account: Account | None) -> dict:
+    keep = {"account": account.pk if account else "", "lang": request.GET.get("lang", "")}
+    query = urlencode({name: value for name, value in keep.items() if value})
+    action = reverse("orders:home") + (f"?{query}" if query else "")
+    return {"form": form, "mode": form.mode, "modes": MODES, "account": account, "action": action}
+
+
+@shopper_page
+@require_http_methods(["GET", "HEAD", "POST"])
+def home(request):
+    account = requested_account(request)
+    mode = request.POST.get("mode") or request.GET.get("mode", "order")
+    form = lookup_form(mode, data=request.POST if request.method == "POST" else None, account=account)
+    lang, status = page_language(request), 200
+    if request.method == "POST":
+        if not form.is_valid():
+            status = 400
+        elif form.mode == "email":
+            return _email_links(request, form, lang=lang)
+        else:
+            result = lookup.resolve(form.lookup_params(), request=request)
+            if result.access != Access.NONE:
+                return _go(request, _after_lookup_url(form, result))
+            form.add_error(None, NOT_FOUND if form.mode == "order" else TRACKING_NOT_FOUND)
+            status = 404
+    context = _home_context(request, form, account)
+    return respond(
+        request,
+        "orders/home.html",
+        context,
+        lang=lang,
+        status=status,
+        partial="orders/partials/_lookup_form.html",
+    )
+
+
+def _after_lookup_url(form, result: LookupResult) -> str:
+    if result.is_full:
+        return _signed_page_url(result)
+    return f"{reverse('orders:track')}?{lookup_query(form.lookup_params())}"
+
+
+def _email_links(request, form: EmailLinksForm, *, lang: str) -> HttpResponse:
+    email = form.cleaned_data["email"]
+    notifications.throttle(email, ip=ratelimits.client_ip(request))
+    with translation.override(lang):
+        notifications.send_order_links(email, account=form.chosen_account(), lang=request.GET.get("lang", ""))
+    context = {"account": form.account}
+    return respond(
+        request, "orders/links_sent.html", context, lang=lang, partial="orders/partials/_links_sent.html"
+    )
+
+
+@shopper_page
+@require_http_methods(["GET", "HEAD", "POST"])
+def track(request):
+    """The status page. POST carries the second factor, so it never shows up in a URL."""
+    if request.method == "POST":
+        return _verify(request)
+    result = lookup.resolve(request.GET, request=request)
+    lang = page_language(request, result)
+    if result.access == Access.NONE:
+        return _not_shown(request, result, lang=lang)
+    if result.verified_by in ("email", "postal_code"):  # move the factor out of the URL
+        return redirect(_signed_page_url(result))
+    expanded = None if request.GET.get("all") == "1" else set()
+    context = status_context(result, query=lookup_query(request.GET), expanded=expanded)
+    context["verify_form"] = None if result.is_full else VerifyForm(initial=request.GET)
+    return respond(request, "orders/track.html", context, lang=lang)
+
+
+def _verify(request) -> HttpResponse:
+    form = VerifyForm(data=request.POST)
+    lang = page_language(request)
+    if form.is_valid():
+        result = lookup.resolve(form.lookup_params(), request=request)
+        if result.is_full:
+            return _go(request, _signed_page_url(result))
+        form.add_error(None, NOT_FOUND)
+    context = {"verify_form": form, "account": _account_of(form)}
+    status = 400 if form.errors and not form.non_field_errors() else 404
+    return respond(
+        request,
+        "orders/verify.html",
+        context,
+        lang=lang,
+        status=status,
+        partial="orders/partials/_verify_form.html",
+    )
+
+
+def _account_of(form) -> Account | None:
+    try:
+        return lookup.clean_params(form.hidden_params())["account"]
+    except LookupInvalid:
+        return None
+
+
+def _not_shown(request, result: LookupResult, *, lang: str) -> HttpResponse:
+    """Expired or revoked links, or no (valid) second factor: never any order data."""
+    if result.link_state is not None:
+        form = lookup_form("email", account=result.account)
+        context = {**_home_context(request, form, result.account), "link_state": result.link_state}
+        return respond(request, "orders/link_expired.html", context, lang=lang, status=410)
+    if result.params["identifier"] == "tracking_number":
+        form = lookup_form("tracking", account=result.account, initial=request.GET)
+        context = {**_home_context(request, form, result.account), "form_error": TRACKING_NOT_FOUND}
+        return respond(request, "orders/home.html", context, lang=lang, status=404)
+    offered = any(result.params.get(name) for name in ("s", "recipient_email", "recipient_postal_code"))
+    context = {"verify_form": VerifyForm(initial=request.GET), "account": result.account}
+    context["form_error"] = NOT_FOUND if offered else ""
+    return respond(request, "orders/verify.html", context, lang=lang, status=404 if offered else 200)
+
+
+@shopper_page
+@require_GET
+def track_status(request):
+    """htmx polling: the status block with fresh checkpoints (expanded timelines stay open)."""
+    result = lookup.resolve(request.GET, request=request)
+    if result.access == Access.NONE:  # the link was revoked or expired meanwhile: reload the page
+        return HttpResponseClientRefresh()
+    expanded = {int(n) for n in request.GET.getlist("open") if n.isdigit()}
+    context = status_context(result, query=lookup_query(request.GET), expanded=expanded)
+    return respond(request, "orders/partials/_status.html", context, lang=page_language(request, result))
+
+
+@shopper_page
+@require_GET
+def track_timeline(request):
+    """htmx "Show all": one shipment's full timeline."""
+    result = lookup.resolve(request.GET, request=request)
+    index = request.GET.get("shipment", "")
+    if result.access == Access.NONE:
+        return HttpResponseClientRefresh()
+    if not index.isdigit() or not 1 <= int(index) <= len(result.trackings):
+        raise LookupInvalid({"shipment": [str(_("Unknown shipment."))]})
+    context = status_context(result, query=lookup_query(request.GET), expanded={int(index)})
+    context["shipment"] = context["shipments"][int(index) - 1]
+    return respond(request, "orders/partials/_timeline.html", context, lang=page_language(request, result))

@@ -1,0 +1,118 @@
+"""What the status block of the shopper page shows, built from a LookupResult.
+
+Words and dates come from orders.presentation (shared with the widget and the API); this module
+only arranges them into cards for the templates, so templates stay free of rules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from urllib.parse import urlencode
+
+from django.utils.translation import gettext_lazy as _
+
+from orders.lookup import LookupParams, LookupResult
+from orders.models import PROGRESS_STEPS, Checkpoint, Tracking
+from orders.presentation import date_line, order_headline, shipment_summary, shipment_tone
+
+TIMELINE_PREVIEW = 3
+DAY_NAMES = {
+    "mon": _("Monday"),
+    "tue": _("Tuesday"),
+    "wed": _("Wednesday"),
+    "thu": _("Thursday"),
+    "fri": _("Friday"),
+    "sat": _("Saturday"),
+    "sun": _("Sunday"),
+}
+
+
+@dataclass
+class ShipmentCard:
+    index: int  # 1-based position on the page; URLs use it instead of database ids
+    tracking: Tracking
+    checkpoints: list[Checkpoint]
+    expanded: bool = False
+    tone: str = "normal"
+    opening_hours: list[dict] = field(default_factory=list)
+
+    @property
+    def shown_checkpoints(self) -> list[Checkpoint]:
+        return self.checkpoints if self.expanded else self.checkpoints[:TIMELINE_PREVIEW]
+
+    @property
+    def more_count(self) -> int:
+        return 0 if self.expanded else max(0, len(self.checkpoints) - TIMELINE_PREVIEW)
+
+    @property
+    def show_pickup(self) -> bool:
+        return self.tracking.has_pickup_location and not self.tracking.is_delivered
+
+
+def lookup_query(params) -> str:
+    """The lookup parameters as given (not cleaned), to build the partials' URLs from."""
+    return urlencode([(name, params[name]) for name in LookupParams.base_fields if params.get(name)])
+
+
+def opening_hours(tracking: Tracking) -> list[dict]:
+    rows = []
+    for entry in tracking.pickup_opening_hours or []:
+        if isinstance(entry, dict) and entry.get("day") in DAY_NAMES:
+            rows.append(
+                {
+                    "day": DAY_NAMES[entry["day"]],
+                    "open": entry.get("open", ""),
+                    "close": entry.get("close", ""),
+                }
+            )
+    return rows
+
+
+def progress_step(result: LookupResult) -> int:
+    order = result.order
+    if result.params.get("single_tracking") and result.matched_tracking is not None:
+        return 5 if order.status == "delivered" else result.matched_tracking.step
+    return order.progress_step
+
+
+def steps(current: int) -> list[dict]:
+    return [
+        {"number": number, "label": label, "done": number < current, "current": number == current}
+        for number, label in PROGRESS_STEPS
+    ]
+
+
+def shipment_cards(result: LookupResult, expanded: set[int] | None) -> list[ShipmentCard]:
+    """One card per shipment; `expanded` is the set of card indexes showing every event (None: all)."""
+    return [
+        ShipmentCard(
+            index=index,
+            tracking=tracking,
+            checkpoints=result.checkpoints(tracking),
+            expanded=expanded is None or index in expanded,
+            tone=shipment_tone(tracking),
+            opening_hours=opening_hours(tracking),
+        )
+        for index, tracking in enumerate(result.trackings, start=1)
+    ]
+
+
+def status_context(result: LookupResult, *, query: str, expanded: set[int] | None = frozenset()) -> dict:
+    order = result.order
+    current = progress_step(result)
+    return {
+        "result": result,
+        "order": order,
+        "account": result.account,
+        "headline": order_headline(order, result.trackings),
+        "date_line": date_line(order),
+        "summary": shipment_summary(result.trackings),
+        "steps": steps(current),
+        "current_step": current,
+        "current_label": PROGRESS_STEPS[current - 1][1],
+        "step_count": len(PROGRESS_STEPS),
+        "show_progress": not order.is_cancelled,
+        "shipments": shipment_cards(result, expanded),
+        "query": query,
+        "polling": not order.is_final,
+    }
