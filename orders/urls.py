@@ -3,6 +3,7 @@
 from django.urls import path
 
 from orders.views import brand, health, pages
+from orders.views.widget import info_widget
 
 app_name = "orders"
 
@@ -15,5 +16,6 @@ urlpatterns = [
     path("track/timeline/", pages.track_timeline, name="track-timeline"),
     path("brand/<int:account_id>.css", brand.brand_css, name="brand-css"),
     # PNG widget (issue: status widget)
+    path("v4/track/orders/info-widget/", info_widget, name="info-widget"),
     # JSON APIs and webhooks (issue: APIs and webhooks)
 ]

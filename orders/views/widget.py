@@ -1,0 +1,103 @@
+"""GET /v4/track/orders/info-widget/: the order's status as a PNG image for shipping emails.
+
+Always answers an image, never a broken one: a neutral notice with status 400 (bad parameters),
+404 (unknown order, not enough to open it, expired or revoked link), 429 (too many failed
+attempts) or 503 (our fault: logged, retried by the next open). See docs/widget.md.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import wraps
+
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
+from django.http import HttpResponse, HttpResponseNotModified
+from django.utils import translation
+from django.views.decorators.http import require_safe
+
+from orders import lookup, widget_cache
+from orders.lookup import Access, LookupInvalid
+from orders.ratelimits import RateLimited
+from orders.widget_cache import Entry, WidgetInvalid
+
+logger = logging.getLogger(__name__)
+
+
+class Unavailable(Exception):
+    """Nothing to show: the same answer for unknown, unverified, expired and revoked."""
+
+
+def png_errors(view):
+    """Turn every failure into a notice image in the widget's size and the requested language."""
+
+    @wraps(view)
+    def wrapper(request):
+        lang = widget_cache.requested_language(request.GET)
+        with translation.override(lang):
+            try:
+                return view(request)
+            except WidgetInvalid as exc:
+                return _notice(request, 400, "invalid", lang, exc.message, options=exc.options)
+            except LookupInvalid as exc:
+                return _notice(request, 400, "invalid", lang, ": ".join(exc.first))
+            except Unavailable:
+                return _notice(request, 404, "unavailable", lang)
+            except RateLimited as exc:
+                response = _notice(request, 429, "rate_limited", lang)
+                response["Retry-After"] = str(exc.retry_after)
+                return response
+            except Exception:
+                logger.exception("widget: cannot answer %s", request.path)
+                response = _notice(request, 503, "error", lang)
+                response["Retry-After"] = "60"
+                return response
+
+    return wrapper
+
+
+@require_safe
+@png_errors
+def info_widget(request):
+    options = widget_cache.parse_options(request.GET)
+    key = widget_cache.request_key(request.GET, options)
+    entry = widget_cache.fresh_entry(key)  # the hot path: two cache reads, no database
+    if entry is None:
+        result = lookup.resolve(request.GET, request=_anonymous_unless_cookie(request))
+        if result.access == Access.NONE:
+            raise Unavailable
+        entry = widget_cache.entry_for(result, options)
+        widget_cache.remember(key, entry)
+    return _png(request, entry)
+
+
+def _png(request, entry: Entry) -> HttpResponse:
+    max_age = settings.WIDGET_MAX_AGE
+    headers = {
+        "ETag": entry.etag,
+        "Cache-Control": f"public, max-age={max_age}" if entry.shared else "private, no-cache",
+        "Content-Language": entry.lang,
+    }
+    if widget_cache.not_modified(request, entry.etag):
+        return HttpResponseNotModified(headers=headers)
+    headers["Content-Disposition"] = 'inline; filename="order-status.png"'
+    return HttpResponse(entry.png, content_type="image/png", headers=headers)
+
+
+def _notice(request, status: int, kind: str, lang: str, detail: str = "", options=None) -> HttpResponse:
+    if options is None:
+        try:
+            options = widget_cache.parse_options(request.GET)
+        except WidgetInvalid as exc:
+            options = exc.options
+    png = widget_cache.message_png(kind, options, lang, detail)
+    headers = {"Cache-Control": "no-store", "Content-Language": lang}
+    return HttpResponse(png, content_type="image/png", status=status, headers=headers)
+
+
+def _anonymous_unless_cookie(request):
+    """Without a session cookie nobody is signed in: skip loading the session (and the `Vary:
+    Cookie` it adds), so the slow path answers with the same headers as the cached one."""
+    if settings.SESSION_COOKIE_NAME not in request.COOKIES:
+        request.user = AnonymousUser()
+    return request

@@ -1,0 +1,204 @@
+"""Caching of rendered widget images, so that repeated opens of an email cost no drawing and,
+on the hot path, no database query at all.
+
+Two cache levels:
+
+- by request: a hash of the lookup and widget parameters as given (plus today's date, since an
+  ETA passing turns an order "Delayed" without any state change) → `Entry` (order id, state
+  version, ETag, PNG). It is served only while the order's state version published by
+  `orders.state_cache` is still the one the entry was drawn from and a signed link's `exp` has
+  not passed: two cache reads, no database, no drawing. Any lifecycle change, revoking the links
+  included, publishes a new version and so takes effect on the next request.
+- by ETag: the PNG bytes. The ETag hashes everything drawn (the localised `WidgetState`), the
+  widget options and the order's state version, so a different URL for the same picture, or a
+  new day with the same state, still costs no drawing.
+
+Only results whose access follows from the parameters alone are cached by request (signature,
+second factor, tracking number); a staff session's result never is. Things that change without
+a state change (an account's name, colour or logo, an order's language, a deleted order) show
+after at most `WIDGET_MAX_AGE` seconds, the same time browsers and proxies keep the image.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import re
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+
+from django.conf import settings
+from django.core.cache import cache
+from django.utils import timezone, translation
+from django.utils.http import parse_etags
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from orders import state_cache
+from orders.lookup import LookupParams, LookupResult
+from orders.widget import DEFAULT_WIDTH, MAX_WIDTH, MIN_WIDTH, THEMES, render_message, render_widget
+from orders.widget_state import build_state, widget_language
+
+# Bump when the renderer's output changes for the same state, to retire cached images.
+RENDERER_VERSION = "1"
+SCALES = ("1", "2")
+PNG_TIMEOUT = 24 * 3600  # by ETag; the content can never be stale, only evicted
+LOOKUP_FIELDS = tuple(LookupParams.base_fields)
+_DIGITS = re.compile(r"[0-9]{1,6}")
+
+
+@dataclass(frozen=True)
+class WidgetOptions:
+    width: int = DEFAULT_WIDTH
+    scale: int = 1
+    theme: str = "light"
+
+
+class WidgetInvalid(Exception):
+    """Bad `width`, `scale` or `theme` (a 400); `options` keeps whichever of them were valid."""
+
+    def __init__(self, message: str, options: WidgetOptions):
+        super().__init__(message)
+        self.message = message
+        self.options = options
+
+
+@dataclass(frozen=True)
+class Entry:
+    order_id: int
+    state_version: int
+    etag: str  # quoted, strong
+    png: bytes
+    lang: str
+    exp: int | None = None  # the signed link's expiry, checked on every cache hit
+    shared: bool = True  # False for staff-only results: never cached by request, private
+
+
+def parse_options(params) -> WidgetOptions:
+    """`width` 320–1200 (default 600), `scale` 1 or 2, `theme` light or dark; else WidgetInvalid."""
+    errors: list[str] = []
+    width_raw = params.get("width", "")
+    width = int(width_raw) if _DIGITS.fullmatch(width_raw) else None
+    if width_raw == "":
+        width = DEFAULT_WIDTH
+    elif width is None or not MIN_WIDTH <= width <= MAX_WIDTH:
+        errors.append(
+            _("width must be a whole number from %(min)d to %(max)d.") % {"min": MIN_WIDTH, "max": MAX_WIDTH}
+        )
+        width = None
+    scale_raw = params.get("scale", "") or "1"
+    if scale_raw not in SCALES:
+        errors.append(_("scale must be 1 or 2."))
+    theme = (params.get("theme", "") or "light").lower()
+    if theme not in THEMES:
+        errors.append(_("theme must be light or dark."))
+    options = WidgetOptions(
+        width=width or DEFAULT_WIDTH,
+        scale=int(scale_raw) if scale_raw in SCALES else 1,
+        theme=theme if theme in THEMES else "light",
+    )
+    if errors:
+        raise WidgetInvalid(" ".join(errors), options)
+    return options
+
+
+def requested_language(params) -> str:
+    """The `lang` parameter if we speak it, else the site default (for notices without an order)."""
+    raw = (params.get("lang") or "")[:35].replace("_", "-")
+    try:
+        return translation.get_supported_language_variant(raw) if raw else settings.LANGUAGE_CODE
+    except LookupError:
+        return settings.LANGUAGE_CODE
+
+
+def request_key(params, options: WidgetOptions) -> str:
+    """Cache key of a request: the lookup parameters as given, the options and today's date."""
+    parts = [f"{name}={params.get(name, '')}" for name in LOOKUP_FIELDS]
+    parts += [str(options.width), str(options.scale), options.theme]
+    parts += [timezone.localdate().isoformat(), RENDERER_VERSION]
+    digest = hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:40]  # no personal data in keys
+    return f"widget-req:{digest}"
+
+
+def fresh_entry(key: str) -> Entry | None:
+    """The cached answer to this request if the order has not changed since: no database."""
+    entry = cache.get(key)
+    if entry is None or state_cache.current(entry.order_id) != entry.state_version:
+        return None
+    if entry.exp is not None and entry.exp <= time.time():
+        return None
+    return entry
+
+
+def entry_for(result: LookupResult, options: WidgetOptions) -> Entry:
+    """Build (or fetch by ETag) the image for a FULL or LIMITED result."""
+    order = result.order
+    lang = widget_language(result)
+    state = build_state(result, lang=lang)
+    etag = _etag(order.pk, order.state_version, options, state)
+    png = cache.get(_png_key(etag))
+    if png is None:
+        png = render_widget(state, width=options.width, scale=options.scale, theme=options.theme)
+        cache.set(_png_key(etag), png, PNG_TIMEOUT)
+    # An order no lifecycle change has touched yet has no published version: publish the one we
+    # read. `add` never overwrites a newer version published meanwhile.
+    cache.add(state_cache.state_key(order.pk), order.state_version, state_cache.STATE_TIMEOUT)
+    return Entry(
+        order_id=order.pk,
+        state_version=order.state_version,
+        etag=etag,
+        png=png,
+        lang=lang,
+        exp=result.params.get("exp"),
+        shared=result.verified_by != "staff",
+    )
+
+
+def remember(key: str, entry: Entry) -> None:
+    if entry.shared:
+        cache.set(key, entry, settings.WIDGET_MAX_AGE)
+
+
+def not_modified(request, etag: str) -> bool:
+    """If-None-Match per RFC 9110: weak comparison, lists and `*`."""
+    header = request.META.get("HTTP_IF_NONE_MATCH")
+    if not header:
+        return False
+    tags = parse_etags(header)
+    return tags == ["*"] or etag in {tag.removeprefix("W/") for tag in tags}
+
+
+def message_png(kind: str, options: WidgetOptions, lang: str, detail: str = "") -> bytes:
+    """A neutral notice image ("Order status unavailable", …) in the widget's empty size."""
+    return _message_png(kind, options, lang, detail)
+
+
+MESSAGES = {
+    "unavailable": (gettext_lazy("Order status unavailable"), ""),
+    "invalid": (gettext_lazy("Invalid widget parameters"), ""),
+    "rate_limited": (gettext_lazy("Too many attempts"), gettext_lazy("Please try again later.")),
+    "error": (gettext_lazy("Order status unavailable"), gettext_lazy("Please try again later.")),
+}
+
+
+@lru_cache(maxsize=128)
+def _message_png(kind: str, options: WidgetOptions, lang: str, detail: str) -> bytes:
+    with translation.override(lang):
+        title, body = MESSAGES[kind]
+        return render_message(
+            str(title), detail or str(body), width=options.width, scale=options.scale, theme=options.theme
+        )
+
+
+def _etag(order_id: int, state_version: int, options: WidgetOptions, state) -> str:
+    logo = hashlib.sha256(state.logo).hexdigest() if state.logo else ""
+    drawn = repr(dataclasses.replace(state, logo=logo))
+    material = "\x1f".join(
+        (RENDERER_VERSION, str(order_id), str(state_version), repr(options), drawn)
+    ).encode()
+    return f'"{hashlib.sha256(material).hexdigest()[:32]}"'
+
+
+def _png_key(etag: str) -> str:
+    return f"widget-png:{etag.strip(chr(34))}"

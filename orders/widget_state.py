@@ -1,0 +1,130 @@
+"""What the PNG widget shows for a lookup result, as an already-localised `WidgetState`.
+
+Every word comes from `orders.presentation` (shared with the status page and the info API), so
+the widget never disagrees with the page. Nothing personal goes in: no recipient name, address,
+email, phone or line items, whatever the access level, because shipping emails get forwarded.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from django.conf import settings
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from orders import presentation
+from orders.lookup import Access, LookupResult
+from orders.models import OrderStatus, Tracking
+from orders.widget import LOGO_MAX_BYTES, ShipmentLine, WidgetState
+
+logger = logging.getLogger(__name__)
+
+DETAIL_SEPARATOR = " · "
+
+
+def widget_language(result: LookupResult) -> str:
+    """`lang`, else the order's language (full access), else the shop's default, else English.
+
+    Accept-Language is deliberately not used: mail clients and their image proxies send none or
+    their own, and a URL that always draws the same picture caches well.
+    """
+    account_language = result.account.default_language if result.account else ""
+    return result.language or account_language or settings.LANGUAGE_CODE
+
+
+def progress_step(result: LookupResult) -> int:
+    """The order's step, or the one shipment's step when `single_tracking` narrowed the lookup."""
+    order = result.order
+    if result.params.get("single_tracking") and result.matched_tracking is not None:
+        return 5 if order.status == OrderStatus.DELIVERED else result.matched_tracking.step
+    return order.progress_step
+
+
+def as_of(result: LookupResult) -> datetime:
+    """When the shown state last changed: derived from the data, never the render time, so the
+    same state always draws the same bytes (and keeps its ETag)."""
+    moments = [result.order.updated_at]
+    moments += [t.last_event_at for t in result.trackings if t.last_event_at]
+    return max(moments)
+
+
+def build_state(result: LookupResult, *, lang: str) -> WidgetState:
+    """The widget's content for a FULL or LIMITED result, in `lang`."""
+    order, account = result.order, result.account
+    outbound = [t for t in result.trackings if not t.is_return]
+    with translation.override(lang):
+        headline = presentation.order_headline(order, result.trackings)
+        return WidgetState(
+            account_name=account.name,
+            brand_color=account.brand_color,
+            order_label=_order_label(result),
+            headline=headline.short,
+            tone=headline.tone,
+            steps=() if order.is_cancelled else tuple(presentation.step_labels()),
+            current_step=0 if order.is_cancelled else progress_step(result),
+            date_line=presentation.date_line(order),
+            shipments=tuple(_shipment_line(result, tracking) for tracking in outbound),
+            summary=presentation.shipment_summary(outbound),
+            as_of=_as_of_text(as_of(result)),
+            more_text=_("+{n} more"),
+            logo=_logo_bytes(account),
+        )
+
+
+def alt_text(result: LookupResult, *, lang: str) -> str:
+    """ "Order 1001: out for delivery" — the image's `alt`, for mail clients that block images."""
+    with translation.override(lang):
+        short = presentation.order_headline(result.order, result.trackings).short
+        if not lang.startswith("de"):  # German nouns keep their capital
+            short = short[:1].lower() + short[1:]
+        return _("%(order)s: %(status)s") % {"order": _order_label(result), "status": short}
+
+
+def _order_label(result: LookupResult) -> str:
+    if result.access == Access.LIMITED and result.matched_tracking is not None:
+        # Looked up by tracking number alone: show what the caller already knows, not the order
+        # number (which, with an email or postal code, opens the whole order).
+        return _("Shipment %(number)s") % {"number": result.matched_tracking.tracking_number}
+    return _("Order %(number)s") % {"number": result.order.order_number}
+
+
+def _shipment_line(result: LookupResult, tracking: Tracking) -> ShipmentLine:
+    latest = next((c for c in result.checkpoints(tracking) if not c.is_hidden), None)
+    if latest is None:
+        detail = tracking.tracking_number
+    else:
+        parts = (
+            latest.message or presentation.status_text(latest.status),
+            presentation.checkpoint_place(latest.location, latest.country),
+            presentation.date_time(latest.occurred_at),
+        )
+        detail = DETAIL_SEPARATOR.join(part for part in parts if part)
+    return ShipmentLine(
+        carrier_name=tracking.carrier_info.name,
+        status_text=presentation.status_text(tracking.status),
+        detail=detail,
+        tone=presentation.shipment_tone(tracking),
+    )
+
+
+def _as_of_text(moment: datetime) -> str:
+    local = timezone.localtime(moment)
+    stamp = f"{presentation.date_time(moment)} {local.tzname() or ''}".strip()
+    return _("As of %(time)s") % {"time": stamp}
+
+
+def _logo_bytes(account) -> bytes | None:
+    """The shop's logo file, or None when unset, missing or too large (the widget then shows the
+    name alone rather than failing)."""
+    if not account.logo:
+        return None
+    try:
+        if account.logo.size > LOGO_MAX_BYTES:
+            return None
+        with account.logo.open("rb") as handle:
+            return handle.read()
+    except (OSError, ValueError):
+        logger.warning("widget: cannot read logo %s of account %s", account.logo.name, account.pk)
+        return None
