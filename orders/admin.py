@@ -11,11 +11,12 @@ from __future__ import annotations
 import json
 import uuid
 from collections import defaultdict
+from datetime import date
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import models
 from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.functions import Coalesce
 from django.urls import reverse
@@ -57,7 +58,7 @@ HTTPS_URLS = {models.URLField: {"assume_scheme": "https"}}
 # flag columns. They would sit well on an Order queryset in models.py; kept here until then.
 
 
-def delayed_orders_q(today) -> Q:
+def delayed_orders_q(today: date) -> Q:
     """Open orders whose outbound shipment is past its ETA, or past the order's own ETA unshipped."""
     outbound = Tracking.objects.filter(order=OuterRef("pk"), is_return=False)
     late_shipment = (
@@ -102,11 +103,19 @@ def _touch_order(order: Order, fields: list[str] | tuple[str, ...] = ()) -> None
     public `update_order(order, **fields)`; until then this is the only write outside it.
     """
     values = {name: getattr(order, name) for name in fields}
-    with transaction.atomic():
-        Order.objects.filter(pk=order.pk).update(
-            state_version=F("state_version") + 1, updated_at=timezone.now(), **values
-        )
+    Order.objects.filter(pk=order.pk).update(
+        state_version=F("state_version") + 1, updated_at=timezone.now(), **values
+    )
     order.refresh_from_db(fields=["state_version", "updated_at"])
+
+
+def _resync_order(order: Order) -> None:
+    """After a shipment was removed: re-derive the order from the shipments it still has."""
+    remaining = order.trackings.order_by("is_return", "id").first()  # outbound ones first
+    if remaining is not None:
+        lifecycle.refresh_tracking(remaining)  # bumps the order and syncs its delivery
+    else:
+        _touch_order(order)
 
 
 # --- Rendering ----------------------------------------------------------------------------------
@@ -357,7 +366,7 @@ class TrackingInline(admin.TabularInline):
     model = Tracking
     form = TrackingForm
     extra = 0
-    can_delete = False  # the lifecycle has no "detach" service yet
+    can_delete = False  # removing a shipment is deliberate: the tracking's own page, with confirmation
     show_change_link = True  # checkpoints are edited on the tracking's own page
     fields = (
         "carrier",
@@ -709,6 +718,19 @@ class TrackingAdmin(admin.ModelAdmin):
         super().save_related(request, form, formsets, change)
         if not change or form.has_changed() or any(formset.has_changed() for formset in formsets):
             lifecycle.refresh_tracking(form.instance)
+
+    # Removing a mistyped shipment must not leave its order stale: its other shipments may now
+    # all be delivered, and pages cached under the old state version must refresh.
+    def delete_model(self, request, obj):
+        order = obj.order
+        super().delete_model(request, obj)
+        _resync_order(order)
+
+    def delete_queryset(self, request, queryset):
+        orders = list(Order.objects.filter(pk__in=queryset.values("order_id")))
+        super().delete_queryset(request, queryset)
+        for order in orders:
+            _resync_order(order)
 
 
 # --- Accounts -----------------------------------------------------------------------------------

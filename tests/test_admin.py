@@ -320,3 +320,16 @@ def test_rotating_the_webhook_secret(admin_client, account):
 )
 def test_other_admin_pages_render(admin_client, shop, name):
     assert admin_client.get(reverse(f"admin:orders_{name}_changelist")).status_code == 200
+
+
+def test_deleting_a_mistyped_shipment_resyncs_the_order(admin_client, order):
+    scan(ship(order, "1Z999AA10123456784"), "delivered", days_ago(1))
+    typo = ship(order, "TBA123456789001")
+    version = Order.objects.get(pk=order.pk).state_version
+    url = reverse("admin:orders_tracking_delete", args=[typo.pk])
+
+    assert admin_client.post(url, {"post": "yes"}).status_code == 302
+
+    stored = Order.objects.get(pk=order.pk)
+    assert stored.status == "delivered"  # the one real shipment was delivered all along
+    assert stored.state_version > version
