@@ -11,14 +11,12 @@ from __future__ import annotations
 import json
 import uuid
 from collections import defaultdict
-from datetime import date
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Exists, F, OuterRef, Q
-from django.db.models.functions import Coalesce
+from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.html import format_html, format_html_join
@@ -30,7 +28,6 @@ from orders import lifecycle
 from orders.carriers import CARRIER_CHOICES, detect_carrier, normalize_tracking_number
 from orders.lifecycle import TransitionError
 from orders.models import (
-    EXCEPTION_STATUSES,
     PROGRESS_STEPS,
     Account,
     ApiKey,
@@ -40,7 +37,6 @@ from orders.models import (
     Order,
     OrderStatus,
     Tracking,
-    TrackingStatus,
     WebhookEvent,
     new_webhook_secret,
 )
@@ -54,28 +50,6 @@ HTTPS_URLS = {models.URLField: {"assume_scheme": "https"}}
 
 
 # --- Query helpers ------------------------------------------------------------------------------
-# These mirror Order.is_delayed / Order.is_exception in SQL so the filters agree with the list's
-# flag columns. They would sit well on an Order queryset in models.py; kept here until then.
-
-
-def delayed_orders_q(today: date) -> Q:
-    """Open orders whose outbound shipment is past its ETA, or past the order's own ETA unshipped."""
-    outbound = Tracking.objects.filter(order=OuterRef("pk"), is_return=False)
-    late_shipment = (
-        outbound.exclude(status=TrackingStatus.DELIVERED)
-        .annotate(eta=Coalesce("estimated_delivery_date_end", "estimated_delivery_date"))
-        .filter(eta__lt=today)
-    )
-    return ~Q(status__in=[OrderStatus.DELIVERED, OrderStatus.CANCELLED]) & (
-        Q(Exists(late_shipment)) | (Q(estimated_delivery_date__lt=today) & ~Q(Exists(outbound)))
-    )
-
-
-def exception_orders_q() -> Q:
-    """Orders with an outbound shipment that failed, hit an exception or went back to the sender."""
-    return Q(
-        Exists(Tracking.objects.filter(order=OuterRef("pk"), is_return=False, status__in=EXCEPTION_STATUSES))
-    )
 
 
 def tracking_number_q(search_term: str, path: str) -> Q | None:
@@ -93,29 +67,6 @@ def external_order_id_q(search_term: str) -> Q | None:
         return Q(external_order_id=uuid.UUID(search_term.strip()))
     except ValueError:
         return None
-
-
-def _touch_order(order: Order, fields: list[str] | tuple[str, ...] = ()) -> None:
-    """Save staff edits of an order's details (never its status) and bump its state version.
-
-    Status pages and widget images take their ETag from `state_version`, so an edited address or
-    line item must bump it like any lifecycle change does. TODO: move into orders.lifecycle as a
-    public `update_order(order, **fields)`; until then this is the only write outside it.
-    """
-    values = {name: getattr(order, name) for name in fields}
-    Order.objects.filter(pk=order.pk).update(
-        state_version=F("state_version") + 1, updated_at=timezone.now(), **values
-    )
-    order.refresh_from_db(fields=["state_version", "updated_at"])
-
-
-def _resync_order(order: Order) -> None:
-    """After a shipment was removed: re-derive the order from the shipments it still has."""
-    remaining = order.trackings.order_by("is_return", "id").first()  # outbound ones first
-    if remaining is not None:
-        lifecycle.refresh_tracking(remaining)  # bumps the order and syncs its delivery
-    else:
-        _touch_order(order)
 
 
 # --- Rendering ----------------------------------------------------------------------------------
@@ -313,34 +264,32 @@ class CarrierFilter(admin.SimpleListFilter):
 
 
 class YesNoFilter(admin.SimpleListFilter):
+    """A yes/no filter over an Order queryset method (`matching`)."""
+
+    matching = ""
+
     def lookups(self, request, model_admin):
         return (("yes", _("Yes")), ("no", _("No")))
 
-    def condition(self) -> Q:
-        raise NotImplementedError
-
     def queryset(self, request, queryset):
+        subset = getattr(Order.objects, self.matching)().values("pk")
         if self.value() == "yes":
-            return queryset.filter(self.condition())
+            return queryset.filter(pk__in=subset)
         if self.value() == "no":
-            return queryset.exclude(self.condition())
+            return queryset.exclude(pk__in=subset)
         return queryset
 
 
 class DelayedFilter(YesNoFilter):
     title = _("delayed")
     parameter_name = "delayed"
-
-    def condition(self) -> Q:
-        return delayed_orders_q(timezone.localdate())
+    matching = "delayed"
 
 
 class ExceptionFilter(YesNoFilter):
     title = _("exception")
     parameter_name = "exception"
-
-    def condition(self) -> Q:
-        return exception_orders_q()
+    matching = "with_exception"
 
 
 # --- Orders -------------------------------------------------------------------------------------
@@ -515,7 +464,7 @@ class OrderAdmin(admin.ModelAdmin):
             return
         details = [name for name in form.changed_data if name != "status"]
         if details:
-            _touch_order(obj, details)
+            lifecycle.update_order_details(obj, details)
         if "status" in form.changed_data:
             try:
                 lifecycle.transition_order(obj, form.cleaned_data["status"])
@@ -528,7 +477,7 @@ class OrderAdmin(admin.ModelAdmin):
             return
         super().save_formset(request, form, formset, change)
         if change and formset.has_changed():
-            _touch_order(form.instance)  # line items show on the status page: refresh its ETag
+            lifecycle.update_order_details(form.instance)  # items show on the status page: new ETag
 
     def _save_trackings(self, formset, order: Order) -> None:
         """New shipments are attached, edited ones recomputed, both through the lifecycle."""
@@ -722,15 +671,11 @@ class TrackingAdmin(admin.ModelAdmin):
     # Removing a mistyped shipment must not leave its order stale: its other shipments may now
     # all be delivered, and pages cached under the old state version must refresh.
     def delete_model(self, request, obj):
-        order = obj.order
-        super().delete_model(request, obj)
-        _resync_order(order)
+        lifecycle.detach_tracking(obj)
 
     def delete_queryset(self, request, queryset):
-        orders = list(Order.objects.filter(pk__in=queryset.values("order_id")))
-        super().delete_queryset(request, queryset)
-        for order in orders:
-            _resync_order(order)
+        for tracking in queryset.select_related("order"):
+            lifecycle.detach_tracking(tracking)
 
 
 # --- Accounts -----------------------------------------------------------------------------------

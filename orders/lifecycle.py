@@ -11,6 +11,7 @@ the carrier's events arrived. Every function here is atomic: a forbidden move ra
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
 
 from django.db import IntegrityError, transaction
@@ -233,6 +234,32 @@ def _sync_order_delivery(order: Order) -> None:
     outbound = order.trackings.filter(is_return=False)
     if outbound.exists() and not outbound.exclude(status=TrackingStatus.DELIVERED).exists():
         _bump(order, status=OrderStatus.DELIVERED)
+
+
+@transaction.atomic
+def update_order_details(order: Order, fields: Iterable[str] = ()) -> Order:
+    """Save staff or API edits of an order's details (never its status) as a state change.
+
+    Pages and widget images are cached by state version, so an edited address or line item
+    must bump it like any other change.
+    """
+    fields = [name for name in fields if name != "status"]
+    locked = _locked(order)
+    _bump(locked, **{name: getattr(order, name) for name in fields})
+    order.state_version, order.updated_at = locked.state_version, locked.updated_at
+    return order
+
+
+@transaction.atomic
+def detach_tracking(tracking: Tracking) -> None:
+    """Remove a shipment and re-derive its order from the shipments it still has."""
+    order = _locked(tracking.order)
+    tracking.delete()
+    remaining = order.trackings.order_by("is_return", "id").first()  # outbound ones first
+    if remaining is not None:
+        refresh_tracking(remaining)  # bumps the order and re-checks delivery
+    else:
+        _bump(order)
 
 
 @transaction.atomic

@@ -13,8 +13,8 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
-from django.db.models import F, Q
-from django.db.models.functions import Lower
+from django.db.models import Exists, F, OuterRef, Q
+from django.db.models.functions import Coalesce, Lower
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
@@ -115,6 +115,28 @@ EXCEPTION_STATUSES = frozenset(
 )
 
 
+class OrderQuerySet(models.QuerySet):
+    """SQL twins of Order.is_delayed / Order.is_exception, so filters agree with the flags."""
+
+    def delayed(self, today: date | None = None) -> OrderQuerySet:
+        today = today or timezone.localdate()
+        outbound = Tracking.objects.filter(order=OuterRef("pk"), is_return=False)
+        late_shipment = (
+            outbound.exclude(status=TrackingStatus.DELIVERED)
+            .annotate(eta=Coalesce("estimated_delivery_date_end", "estimated_delivery_date"))
+            .filter(eta__lt=today)
+        )
+        return self.exclude(status__in=[OrderStatus.DELIVERED, OrderStatus.CANCELLED]).filter(
+            Q(Exists(late_shipment)) | (Q(estimated_delivery_date__lt=today) & ~Q(Exists(outbound)))
+        )
+
+    def with_exception(self) -> OrderQuerySet:
+        shipments = Tracking.objects.filter(
+            order=OuterRef("pk"), is_return=False, status__in=EXCEPTION_STATUSES
+        )
+        return self.filter(Exists(shipments))
+
+
 LINK_URL_NAMES = {"page": "orders:track", "widget": "orders:info-widget", "info": "orders:info"}
 
 
@@ -152,6 +174,8 @@ class Order(models.Model):
 
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    objects = OrderQuerySet.as_manager()
 
     class Meta:
         ordering = ["-order_date", "-id"]

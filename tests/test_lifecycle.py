@@ -195,3 +195,32 @@ def test_committed_changes_publish_the_state_version_to_the_cache(order, django_
     with django_capture_on_commit_callbacks(execute=True):
         lifecycle.revoke_links(order)
     assert state_cache.current(order.pk) == order.state_version
+
+
+def test_editing_details_is_a_state_change(order):
+    before = order.state_version
+    order.street1 = "500 Congress Ave"
+    lifecycle.update_order_details(order, ["street1", "status"])
+    stored = Order.objects.get(pk=order.pk)
+    assert (stored.street1, stored.state_version) == ("500 Congress Ave", before + 1)
+
+
+def test_detaching_the_last_undelivered_shipment_delivers_the_order(order):
+    delivered, mistyped = ship(order, "1Z999AA10123456784"), ship(order, "TBA123456789000")
+    scan(delivered, "delivered", days_ago(0.5))
+    lifecycle.detach_tracking(mistyped)
+    assert Order.objects.get(pk=order.pk).status == "delivered"
+
+
+def test_queryset_filters_agree_with_the_flags(account):
+    late = make_order(account)
+    scan(
+        ship(late, estimated_delivery_date=timezone.localdate() - timedelta(days=1)),
+        "in_transit",
+        days_ago(3),
+    )
+    broken = make_order(account)
+    scan(ship(broken, "TBA123456789000"), "exception", days_ago(1))
+    make_order(account)
+    assert list(Order.objects.delayed()) == [late]
+    assert list(Order.objects.with_exception()) == [broken]
