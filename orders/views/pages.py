@@ -176,7 +176,7 @@ def track(request):
     if result.verified_by in ("email", "postal_code"):  # move the factor out of the URL
         return redirect(_signed_page_url(result))
     expanded = None if request.GET.get("all") == "1" else set()
-    context = status_context(result, query=lookup_query(request.GET), expanded=expanded)
+    context = status_context(result, lang=lang, query=lookup_query(request.GET), expanded=expanded)
     context["verify_form"] = None if result.is_full else VerifyForm(initial=request.GET)
     return respond(request, "orders/track.html", context, lang=lang)
 
@@ -232,8 +232,9 @@ def track_status(request):
     if result.access == Access.NONE:  # the link was revoked or expired meanwhile: reload the page
         return HttpResponseClientRefresh()
     expanded = {int(n) for n in request.GET.getlist("open") if n.isdigit()}
-    context = status_context(result, query=lookup_query(request.GET), expanded=expanded)
-    return respond(request, "orders/partials/_status.html", context, lang=page_language(request, result))
+    lang = page_language(request, result)
+    context = status_context(result, lang=lang, query=lookup_query(request.GET), expanded=expanded)
+    return respond(request, "orders/partials/_status.html", context, lang=lang)
 
 
 @shopper_page
@@ -246,6 +247,7 @@ def track_timeline(request):
         return HttpResponseClientRefresh()
     if not index.isdigit() or not 1 <= int(index) <= len(result.trackings):
         raise LookupInvalid({"shipment": [str(_("Unknown shipment."))]})
-    context = status_context(result, query=lookup_query(request.GET), expanded={int(index)})
+    lang = page_language(request, result)
+    context = status_context(result, lang=lang, query=lookup_query(request.GET), expanded={int(index)})
     context["shipment"] = context["shipments"][int(index) - 1]
-    return respond(request, "orders/partials/_timeline.html", context, lang=page_language(request, result))
+    return respond(request, "orders/partials/_timeline.html", context, lang=lang)

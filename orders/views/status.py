@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from orders.lookup import LookupParams, LookupResult
@@ -97,16 +98,22 @@ def shipment_cards(result: LookupResult, expanded: set[int] | None) -> list[Ship
     ]
 
 
-def status_context(result: LookupResult, *, query: str, expanded: set[int] | None = frozenset()) -> dict:
+def status_context(
+    result: LookupResult, *, lang: str, query: str, expanded: set[int] | None = frozenset()
+) -> dict:
+    """Everything the status block shows; the words are chosen here, so in `lang`."""
     order = result.order
     current = progress_step(result)
+    with translation.override(lang):
+        headline = order_headline(order, result.trackings)
+        when, summary = date_line(order), shipment_summary(result.trackings)
     return {
         "result": result,
         "order": order,
         "account": result.account,
-        "headline": order_headline(order, result.trackings),
-        "date_line": date_line(order),
-        "summary": shipment_summary(result.trackings),
+        "headline": headline,
+        "date_line": when,
+        "summary": summary,
         "steps": steps(current),
         "current_step": current,
         "current_label": PROGRESS_STEPS[current - 1][1],
