@@ -14,6 +14,7 @@ from orders.models import Account, Order
 # (label, Order.status_url kind): one line per link printed. The widget adds its own line here.
 LINK_KINDS = [
     ("Status page", "page"),
+    ("Widget image", "widget"),
 ]
 DURATION = re.compile(r"^\s*(\d+)\s*([dhm])\s*$", re.IGNORECASE)
 SECONDS = {"d": 86400, "h": 3600, "m": 60}
