@@ -4,6 +4,10 @@ Shopper pages carry a signature in their URL and personal data in their body, so
 response gets a strict Content-Security-Policy (no inline script or style: htmx is served from
 static/ and the brand colour comes from a stylesheet), and is kept out of search engines. The
 admin keeps Django's own defaults.
+
+Referrer-Policy stays the site-wide "same-origin" (settings): a page under "no-referrer" makes
+browsers send `Origin: null` with its form posts, which the CSRF check refuses. The status page
+opened by a signed link, which has no form, sends "no-referrer" itself (orders.views.pages).
 """
 
 from __future__ import annotations
@@ -37,5 +41,4 @@ class SecurityHeadersMiddleware:
         if response.get("Content-Type", "").startswith("text/html"):
             response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         response.headers.setdefault("X-Robots-Tag", "noindex, nofollow")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
         return response

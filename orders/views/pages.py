@@ -178,7 +178,10 @@ def track(request):
     expanded = None if request.GET.get("all") == "1" else set()
     context = status_context(result, lang=lang, query=lookup_query(request.GET), expanded=expanded)
     context["verify_form"] = None if result.is_full else VerifyForm(initial=request.GET)
-    return respond(request, "orders/track.html", context, lang=lang)
+    response = respond(request, "orders/track.html", context, lang=lang)
+    if result.verified_by == "signature":  # the URL opens the order: never pass it on
+        response["Referrer-Policy"] = "no-referrer"
+    return response
 
 
 def _verify(request) -> HttpResponse:
