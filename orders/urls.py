@@ -1,7 +1,8 @@
 """Public URLs. Each feature keeps its views in its own module under orders/views/."""
 
-from django.urls import path
+from django.urls import path, re_path
 
+from orders.api import main as api
 from orders.views import brand, health, pages
 from orders.views.widget import info_widget
 
@@ -17,5 +18,8 @@ urlpatterns = [
     path("brand/<int:account_id>.css", brand.brand_css, name="brand-css"),
     # PNG widget (issue: status widget)
     path("v4/track/orders/info-widget/", info_widget, name="info-widget"),
-    # JSON APIs and webhooks (issue: APIs and webhooks)
+    # JSON APIs and webhooks (issue: APIs and webhooks): /v1/orders…, /v4/track/orders/info/ ("info"),
+    # /webhooks/<source>/, /v1/openapi.json, /v1/docs; other /v1/ paths get a JSON 404.
+    *api.urlpatterns(),
+    re_path(r"^v1/(?P<path>.*)$", api.not_found),
 ]

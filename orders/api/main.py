@@ -1,0 +1,46 @@
+"""One django-ninja API for every JSON endpoint, so one OpenAPI document (/v1/openapi.json)
+describes them all and one set of error handlers gives every error the same envelope."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+from ninja import NinjaAPI
+
+from orders.api import errors, info, orders
+from orders.views import webhooks
+
+
+class StatusApi(NinjaAPI):
+    def get_root_path(self, path_params) -> str:
+        # Our routes carry their full paths (/v1/…, /v4/…, /webhooks/…) from the site root; the
+        # default implementation reverses django-ninja's "" root page, which we do not mount.
+        return "/"
+
+
+api = StatusApi(
+    title="Order status API",
+    version="1",
+    description=(
+        "Order status info for storefronts (parcelLab v4 shape), an orders API for order systems, "
+        'and signed webhooks. Errors: `{"error": {"code", "message", "requestId", "details"}}`; '
+        "every response carries `X-Request-Id`. See docs/api.md."
+    ),
+    openapi_url="/v1/openapi.json",
+    docs_url="/v1/docs",
+    urls_namespace="orders",
+)
+errors.install(api)
+api.add_router("", info.router)
+api.add_router("", orders.router)
+api.add_router("", webhooks.router)
+
+
+def urlpatterns() -> list:
+    """The API's URL patterns for orders/urls.py (without django-ninja's "" root page)."""
+    patterns, _app_name, _namespace = api.urls
+    return [p for p in patterns if getattr(p, "name", None) != "api-root"]
+
+
+def not_found(request: HttpRequest, path: str = ""):
+    """Unknown paths under /v1/ answer in the API's envelope, not with an HTML page."""
+    return errors.json_error(request, errors.not_found("No such endpoint"))

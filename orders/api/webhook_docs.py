@@ -1,0 +1,46 @@
+"""OpenAPI description of the webhook bodies (the view reads them raw to check the signature)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from ninja import Schema
+
+from orders import webhooks
+
+
+class WebhookAck(Schema):
+    status: Literal["applied", "stale", "parked", "duplicate"]
+    eventId: str
+    outcome: Literal["applied", "stale", "parked", "rejected"]
+    message: str | None = None
+
+
+def _body_schema() -> dict:
+    variants = []
+    for source, kinds in webhooks.EVENT_TYPES.items():
+        by_schema: dict[type, list[str]] = {}
+        for name, kind in kinds.items():
+            by_schema.setdefault(kind.schema, []).append(name)
+        for model, names in by_schema.items():
+            variants.append(
+                {
+                    "type": "object",
+                    "required": ["id", "type", "data"],
+                    "properties": {
+                        "id": {"type": "string", "minLength": 1, "maxLength": 200},
+                        "type": {"type": "string", "enum": names},
+                        "createdAt": {"type": "string", "format": "date-time"},
+                        "data": {"type": "object"},
+                    },
+                    "description": f"Source `{source}`; `data`: see docs/api.md ({model.__name__}).",
+                }
+            )
+    return {"oneOf": variants}
+
+
+REQUEST_BODY = {
+    "required": True,
+    "content": {"application/json": {"schema": _body_schema()}},
+    "description": "One event, signed with the account's webhook secret.",
+}

@@ -1,0 +1,74 @@
+"""API keys: minted once, stored as a SHA-256 hash, looked up by that hash.
+
+A key looks like `sk_1a2b3c4d_<43 random characters>`. The `sk_1a2b3c4d` part is the prefix the
+admin shows so staff can tell keys apart; the random tail carries 256 bits, so a plain SHA-256 is
+the right hash (no need for a slow password hash) and the lookup is a unique-index hit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from orders.models import Account, ApiKey
+
+KEY_PREFIX = "sk_"
+MAX_KEY_LENGTH = 200
+# last_used_at is informational: refresh it at most this often instead of writing on every call.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class NewKey:
+    api_key: ApiKey
+    secret: str  # the full key: shown once, never stored
+
+
+def hash_key(raw: str) -> str:
+    return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def create_key(*, account: Account, name: str) -> NewKey:
+    """Mint a key for `account`; the returned `secret` is the only copy of the key."""
+    for _attempt in range(5):
+        prefix = KEY_PREFIX + secrets.token_hex(4)
+        secret = f"{prefix}_{secrets.token_urlsafe(32)}"
+        try:
+            with transaction.atomic():
+                api_key = ApiKey.objects.create(
+                    account=account, name=name, prefix=prefix, key_hash=hash_key(secret)
+                )
+        except IntegrityError:  # a prefix collision (1 in 4 billion): draw again
+            continue
+        return NewKey(api_key=api_key, secret=secret)
+    raise RuntimeError("Could not draw a unique API key prefix.")
+
+
+def verify(raw: str) -> ApiKey | None:
+    """The active key matching `raw`, with its account loaded, or None."""
+    if not raw or len(raw) > MAX_KEY_LENGTH or not raw.startswith(KEY_PREFIX):
+        return None
+    api_key = (
+        ApiKey.objects.select_related("account")
+        .filter(key_hash=hash_key(raw), revoked_at__isnull=True)
+        .first()
+    )
+    if api_key is None:
+        return None
+    now = timezone.now()
+    if api_key.last_used_at is None or now - api_key.last_used_at > LAST_USED_RESOLUTION:
+        ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
+        api_key.last_used_at = now
+    return api_key
+
+
+def revoke(api_key: ApiKey) -> ApiKey:
+    if api_key.revoked_at is None:
+        api_key.revoked_at = timezone.now()
+        api_key.save(update_fields=["revoked_at"])
+    return api_key

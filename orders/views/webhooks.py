@@ -1,0 +1,57 @@
+"""`POST /webhooks/{source}/`: the body is read raw, because the signature covers its bytes."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+from ninja import Field, Query, Router, Schema, Status
+
+from orders import webhooks
+from orders.api.errors import ErrorOut
+from orders.api.webhook_docs import REQUEST_BODY, WebhookAck
+
+router = Router(tags=["Webhooks"])
+
+
+class WebhookParams(Schema):
+    account: str | None = Field(None, description="Account id or slug; optional with a single account")
+
+
+@router.post(
+    "/webhooks/{source}/",
+    url_name="webhook",
+    operation_id="receive_webhook",
+    summary="Receive an event (nimbus, vendor or tracking)",
+    description=(
+        "Sign the raw body: `Statuspage-Signature: t=<unix time>,v1=<hex HMAC-SHA256 of "
+        '"<t>.<body>" with the account\'s webhook secret>`; at most 5 minutes off. Answers 200 '
+        "(applied, stale or duplicate), 202 (parked until its order arrives) or 409 (rejected)."
+    ),
+    response={
+        200: WebhookAck,
+        202: WebhookAck,
+        400: ErrorOut,
+        401: ErrorOut,
+        404: ErrorOut,
+        409: ErrorOut,
+        413: ErrorOut,
+        422: ErrorOut,
+    },
+    openapi_extra={"requestBody": REQUEST_BODY},
+    exclude_none=True,
+)
+def receive(request: HttpRequest, source: str, params: Query[WebhookParams]):
+    if source not in webhooks.SOURCES:
+        raise webhooks.WebhookError(404, "not_found", f"Unknown webhook source “{source[:50]}”")
+    account = webhooks.find_account(params.account)
+    receipt = webhooks.receive(
+        account=account,
+        source=source,
+        body=request.body,  # over DATA_UPLOAD_MAX_MEMORY_SIZE: RequestDataTooBig → 413
+        signature=request.headers.get(webhooks.SIGNATURE_HEADER, ""),
+    )
+    if receipt.status == "rejected":
+        raise webhooks.WebhookError(409, "invalid_transition", receipt.message or "The event conflicts.")
+    ack = {"status": receipt.status, "eventId": receipt.event.event_id, "outcome": receipt.event.outcome}
+    if receipt.message:
+        ack["message"] = receipt.message
+    return Status(receipt.http_status, ack)
