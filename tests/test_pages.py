@@ -444,7 +444,7 @@ def test_brand_stylesheet_sets_readable_colours(client, account):
     ink = re.search(r"--brand-ink: (#[0-9a-f]{6})", css)[1]
     from orders.views.brand import contrast
 
-    assert contrast(ink, "#ffffff") >= 4.5
+    assert contrast(ink, "#ffffff") >= 4.5 and contrast(ink, "#f4f5f7") >= 4.5
     assert client.get("/brand/999999.css").status_code == 404
 
 

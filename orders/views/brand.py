@@ -2,7 +2,7 @@
 
 The CSP forbids inline styles, so the colour reaches the page as CSS custom properties served
 from here. Text on the brand colour is black or white, whichever contrasts more, and a darkened
-variant (`--brand-ink`) is dark enough for text on white (WCAG AA, 4.5:1).
+variant (`--brand-ink`) is dark enough for text on the page and its white panels (WCAG AA, 4.5:1).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET
 from orders.models import Account
 
 AA_TEXT = 4.5
+PAGE_BACKGROUND = "#f4f5f7"  # static/css/status.css --page: the darkest background text sits on
 
 
 def _channels(color: str) -> tuple[int, int, int]:
@@ -39,7 +40,7 @@ def text_on(color: str) -> str:
     return "#000000" if contrast(color, "#000000") >= contrast(color, "#ffffff") else "#ffffff"
 
 
-def ink(color: str, background: str = "#ffffff") -> str:
+def ink(color: str, background: str = PAGE_BACKGROUND) -> str:
     """`color`, darkened just enough to be readable as text on `background`."""
     r, g, b = _channels(color)
     for step in range(101):
