@@ -19,12 +19,12 @@ from django.db import models
 from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils import formats, timezone
-from django.utils.html import format_html, format_html_join
+from django.utils.html import escape, format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from orders import lifecycle
+from orders import lifecycle, widget_embed, widget_state
 from orders.carriers import CARRIER_CHOICES, detect_carrier, normalize_tracking_number
 from orders.lifecycle import TransitionError
 from orders.models import (
@@ -370,7 +370,7 @@ class OrderAdmin(admin.ModelAdmin):
     # Shopper access. Later readonly fields ("signed status links", "email widget snippet") are
     # methods on this class: define them and add their names here; both the "Links" fieldset
     # and readonly_fields below are built from this tuple.
-    link_fields = ("link_version", "state_version")
+    link_fields = ("link_version", "state_version", "signed_links", "widget_preview", "email_snippet")
 
     readonly_fields = ("public_id", "created_at", "updated_at", "timeline", *link_fields)
     fieldsets = (
@@ -457,6 +457,38 @@ class OrderAdmin(admin.ModelAdmin):
         for checkpoint in Checkpoint.objects.filter(tracking__order=order).order_by("-occurred_at", "-id"):
             by_tracking[checkpoint.tracking_id].append(checkpoint)
         return format_html_join("\n", "{}", ((render_timeline(t, by_tracking[t.pk]),) for t in trackings))
+
+    @admin.display(description=_("signed links"))
+    def signed_links(self, order: Order) -> SafeString | str:
+        if order.pk is None:
+            return "—"
+        exp = widget_embed.link_expiry()
+        links = ((_("Status page"), order.status_url(kind="page", exp=exp)),)
+        links += ((_("Widget image"), order.status_url(kind="widget", exp=exp)),)
+        row = '{}: <a href="{}" target="_blank" rel="noopener noreferrer">{}</a>'
+        return format_html_join(SafeString("<br>"), row, ((label, url, url) for label, url in links))
+
+    @admin.display(description=_("widget preview"))
+    def widget_preview(self, order: Order) -> SafeString | str:
+        if order.pk is None:
+            return "—"
+        width, height = widget_embed.image_size(order)
+        src = order.status_url(kind="widget", absolute=False)
+        alt = widget_state.alt_text(order, lang=widget_embed.order_language(order))
+        return format_html('<img src="{}" width="{}" height="{}" alt="{}">', src, width, height, alt)
+
+    @admin.display(description=_("email snippet"))
+    def email_snippet(self, order: Order) -> SafeString | str:
+        if order.pk is None:
+            return "—"
+        snippet = widget_embed.email_snippet(order, exp=widget_embed.link_expiry())
+        help_text = _("Paste into the HTML of the shipping email: every open shows the current status.")
+        return format_html(
+            '<textarea readonly rows="4" cols="90" class="vLargeTextField">{}</textarea>'
+            '<div class="help">{}</div>',
+            escape(snippet),  # shown as text to copy, with its &amp; intact
+            help_text,
+        )
 
     def save_model(self, request, obj, form, change):
         if not change:

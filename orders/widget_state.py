@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 
 from orders import presentation
 from orders.lookup import Access, LookupResult
-from orders.models import OrderStatus, Tracking
+from orders.models import Order, OrderStatus, Tracking
 from orders.widget import LOGO_MAX_BYTES, ShipmentLine, WidgetState
 
 logger = logging.getLogger(__name__)
@@ -73,13 +73,14 @@ def build_state(result: LookupResult, *, lang: str) -> WidgetState:
         )
 
 
-def alt_text(result: LookupResult, *, lang: str) -> str:
+def alt_text(order: Order, *, lang: str) -> str:
     """ "Order 1001: out for delivery" — the image's `alt`, for mail clients that block images."""
     with translation.override(lang):
-        short = presentation.order_headline(result.order, result.trackings).short
+        short = presentation.order_headline(order, order.trackings.all()).short
         if not lang.startswith("de"):  # German nouns keep their capital
             short = short[:1].lower() + short[1:]
-        return _("%(order)s: %(status)s") % {"order": _order_label(result), "status": short}
+        label = _("Order %(number)s") % {"number": order.order_number}
+        return _("%(order)s: %(status)s") % {"order": label, "status": short}
 
 
 def _order_label(result: LookupResult) -> str:

@@ -165,7 +165,8 @@ def test_german_dates_and_language_fallbacks(shipped):
 
 def test_alt_text_states_the_status(shipped):
     scan(shipped.trackings.get(), "out_for_delivery", datetime(2025, 1, 17, 8, tzinfo=UTC))
-    assert alt_text(signed(shipped), lang="en") == "Order 1001: out for delivery"
+    assert alt_text(shipped, lang="en") == "Order 1001: out for delivery"
+    assert alt_text(shipped, lang="de") == "Bestellung 1001: In Zustellung"
 
 
 def test_logo_is_read_from_the_account_and_a_missing_file_is_skipped(shipped, settings, tmp_path):
