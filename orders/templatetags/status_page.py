@@ -35,6 +35,6 @@ def lang_url(context, code: str) -> str:
     request = context["request"]
     query = request.GET.copy()
     query["lang"] = code
-    for name in ("all", "open", "shipment"):
+    for name in ("all", "open", "shipment", "recipient_email", "recipient_postal_code"):
         query.pop(name, None)
     return f"{request.path}?{query.urlencode()}"

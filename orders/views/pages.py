@@ -176,7 +176,12 @@ def track(request):
     if result.verified_by in ("email", "postal_code"):  # move the factor out of the URL
         return redirect(_signed_page_url(result))
     expanded = None if request.GET.get("all") == "1" else set()
-    context = status_context(result, lang=lang, query=lookup_query(request.GET), expanded=expanded)
+    context = status_context(
+        result,
+        lang=lang,
+        query=lookup_query(request.GET, signed=result.verified_by == "signature"),
+        expanded=expanded,
+    )
     context["verify_form"] = None if result.is_full else VerifyForm(initial=request.GET)
     response = respond(request, "orders/track.html", context, lang=lang)
     if result.verified_by == "signature":  # the URL opens the order: never pass it on
@@ -236,7 +241,12 @@ def track_status(request):
         return HttpResponseClientRefresh()
     expanded = {int(n) for n in request.GET.getlist("open") if n.isdigit()}
     lang = page_language(request, result)
-    context = status_context(result, lang=lang, query=lookup_query(request.GET), expanded=expanded)
+    context = status_context(
+        result,
+        lang=lang,
+        query=lookup_query(request.GET, signed=result.verified_by == "signature"),
+        expanded=expanded,
+    )
     return respond(request, "orders/partials/_status.html", context, lang=lang)
 
 
@@ -251,6 +261,11 @@ def track_timeline(request):
     if not index.isdigit() or not 1 <= int(index) <= len(result.trackings):
         raise LookupInvalid({"shipment": [str(_("Unknown shipment."))]})
     lang = page_language(request, result)
-    context = status_context(result, lang=lang, query=lookup_query(request.GET), expanded={int(index)})
+    context = status_context(
+        result,
+        lang=lang,
+        query=lookup_query(request.GET, signed=result.verified_by == "signature"),
+        expanded={int(index)},
+    )
     context["shipment"] = context["shipments"][int(index) - 1]
     return respond(request, "orders/partials/_timeline.html", context, lang=lang)

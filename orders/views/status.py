@@ -50,9 +50,18 @@ class ShipmentCard:
         return self.tracking.has_pickup_location and not self.tracking.is_delivered
 
 
-def lookup_query(params) -> str:
-    """The lookup parameters as given (not cleaned), to build the partials' URLs from."""
-    return urlencode([(name, params[name]) for name in LookupParams.base_fields if params.get(name)])
+FACTORS = ("recipient_email", "recipient_postal_code")
+
+
+def lookup_query(params, *, signed: bool = True) -> str:
+    """The lookup parameters as given, for the partials' and "Show all" URLs.
+
+    A second factor never travels on (it would land in URLs and logs, and a wrong one would count
+    as a failed verification at every poll), nor does a signature that did not open the order.
+    """
+    dropped = FACTORS if signed else (*FACTORS, "s", "exp")
+    names = [name for name in LookupParams.base_fields if name not in dropped]
+    return urlencode([(name, params[name]) for name in names if params.get(name)])
 
 
 def opening_hours(tracking: Tracking) -> list[dict]:
