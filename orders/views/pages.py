@@ -12,6 +12,7 @@ import time
 from functools import wraps
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -114,7 +115,14 @@ def _home_context(request, form, account: Account | None) -> dict:
     keep = {"account": account.pk if account else "", "lang": request.GET.get("lang", "")}
     query = urlencode({name: value for name, value in keep.items() if value})
     action = reverse("orders:home") + (f"?{query}" if query else "")
-    return {"form": form, "mode": form.mode, "modes": MODES, "account": account, "action": action}
+    return {
+        "form": form,
+        "mode": form.mode,
+        "modes": MODES,
+        "account": account,
+        "action": action,
+        "lookup_days": settings.EMAIL_LOOKUP_DAYS,
+    }
 
 
 @shopper_page
