@@ -11,7 +11,7 @@ the caller may see:
   cannot answer differently for "unknown order" and "wrong email".
 
 Failed verifications are counted per client IP and per looked-up identity; past the limit the
-resolver raises RateLimited before it touches the database.
+resolver raises RateLimited for everything but a valid signed link (which cannot be guessed).
 """
 
 from __future__ import annotations
@@ -230,11 +230,11 @@ def resolve(
     this order has had too many failed verifications.
     """
     data = clean_params(params)
+    rate = settings.LOOKUP_FAILURE_RATE
     user = getattr(request, "user", None)
     is_staff = bool(user and user.is_active and user.is_staff)
     throttle = [f"ip:{ratelimits.client_ip(request)}" if request else "", f"id:{_identity(data)}"]
-    if not (is_staff or api_account):
-        ratelimits.check("lookup-failure", throttle, settings.LOOKUP_FAILURE_RATE)
+    limited = None if is_staff or api_account else ratelimits.exceeded("lookup-failure", throttle, rate)
 
     order, tracking = _find(data, api_account)
     offered_factor = bool(data["s"] or data["recipient_email"] or data["recipient_postal_code"])
@@ -248,10 +248,15 @@ def resolve(
         elif data["s"]:
             link_state = _signature_state(data, order, tracking)
             verified_by = "signature" if link_state == LinkState.VALID else ""
+        if limited is not None and verified_by != "signature":
+            # Over the limit, only a link we signed still opens: guessing factors stops here.
+            raise limited
         verified_by = verified_by or _second_factor(data, order)
+    elif limited is not None:
+        raise limited
 
     if offered_factor and not verified_by and link_state not in (LinkState.EXPIRED, LinkState.REVOKED):
-        ratelimits.hit("lookup-failure", throttle, settings.LOOKUP_FAILURE_RATE)
+        ratelimits.hit("lookup-failure", throttle, rate)
 
     if verified_by:
         access = Access.FULL

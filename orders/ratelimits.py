@@ -38,12 +38,19 @@ def _usage(scope: str, value: str, rate: str, *, increment: bool) -> dict | None
     )
 
 
-def check(scope: str, values: list[str], rate: str) -> None:
-    """Raise RateLimited if any of `values` (e.g. an IP and an identity) is already over `rate`."""
+def exceeded(scope: str, values: list[str], rate: str) -> RateLimited | None:
+    """The RateLimited error to raise if any of `values` (an IP, an identity) is over `rate`."""
     for value in filter(None, values):
         usage = _usage(scope, value, rate, increment=False)
         if usage and usage["count"] >= usage["limit"]:
-            raise RateLimited(usage["time_left"])
+            return RateLimited(usage["time_left"])
+    return None
+
+
+def check(scope: str, values: list[str], rate: str) -> None:
+    """Raise RateLimited if any of `values` is already over `rate`."""
+    if error := exceeded(scope, values, rate):
+        raise error
 
 
 def hit(scope: str, values: list[str], rate: str) -> None:

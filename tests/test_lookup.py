@@ -231,3 +231,18 @@ def test_query_count_does_not_grow_with_trackings_and_checkpoints(shipped, djang
     with django_assert_max_num_queries(8):
         result = resolve(params, request=anon())
         assert sum(len(result.checkpoints(t)) for t in result.trackings) == 19
+
+
+@override_settings(LOOKUP_FAILURE_RATE="2/15m")
+def test_over_the_limit_only_a_valid_signed_link_still_opens(shipped):
+    client = anon("192.0.2.50")
+    for _ in range(2):
+        resolve({"order_number": "1001", "recipient_email": "wrong@example.com"}, request=client)
+    assert resolve(shipped.link_params(), request=client).access == Access.FULL
+    for params in (
+        {"order_number": "1001", "s": "forged"},
+        {"order_number": "1001"},
+        {"order_number": "404"},
+    ):
+        with pytest.raises(RateLimited):
+            resolve(params, request=client)
