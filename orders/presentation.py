@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from django.utils import formats, timezone
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
 from orders.models import PROGRESS_STEPS, Order, OrderStatus, Tracking, TrackingStatus
 
@@ -33,20 +33,25 @@ class Headline:
     tone: str  # one of TONES
 
 
+# Short formats per language ("Thu 18 Jan", "Do, 18. Jan"); Django's locale formats are longer.
+SHORT_DATE_FORMATS = {"de": "D, j. M"}
+DATE_TIME_FORMATS = {"de": "j. M, H:i"}
+
+
 def short_date(value: date | datetime | None) -> str:
     """ "Thu 18 Jan" in the active language."""
     if value is None:
         return ""
     if isinstance(value, datetime):
         value = timezone.localtime(value).date()
-    return formats.date_format(value, "D j M")
+    return formats.date_format(value, SHORT_DATE_FORMATS.get(get_language(), "D j M"))
 
 
 def date_time(value: datetime | None) -> str:
     """ "18 Jan, 14:05" in the active language and the site's time zone."""
     if value is None:
         return ""
-    return formats.date_format(timezone.localtime(value), "j M, H:i")
+    return formats.date_format(timezone.localtime(value), DATE_TIME_FORMATS.get(get_language(), "j M, H:i"))
 
 
 def step_labels() -> list[str]:

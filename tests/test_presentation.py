@@ -75,7 +75,8 @@ def test_summary_counts_outbound_packages(order):
 
 
 @pytest.mark.parametrize(
-    ("lang", "expected"), [("en", "Thu 18 Jan"), ("de", "Do 18 Jan"), ("fr", "jeu 18 Jan")]
+    ("lang", "expected"),
+    [("en", "Thu 18 Jan"), ("de", "Do, 18. Jan"), ("fr", "jeu 18 Jan"), ("es", "jue 18 Ene")],
 )
 def test_dates_follow_the_language(lang, expected):
     with translation.override(lang):
