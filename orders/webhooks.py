@@ -38,6 +38,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from pydantic import Field, ValidationError, model_validator
+from pydantic_core import PydanticCustomError
 
 from orders import lifecycle, orders_service
 from orders.api.schemas import (
@@ -132,6 +133,10 @@ def _unauthorized(reason: str) -> WebhookError:
 def find_account(value: str | None) -> Account:
     """The `account` query parameter (id or slug); optional when there is a single account."""
     value = (value or "").strip()
+    if value and not value.isprintable():
+        raise WebhookError(
+            400, "validation_error", "Unknown account", field="account", reason="No such account."
+        )
     if value:
         lookup = {"pk": int(value)} if value.isdigit() and len(value) < 12 else {"slug": value[:100]}
         account = Account.objects.filter(**lookup).first()
@@ -220,6 +225,12 @@ class FeedCheckpoint(Lenient):
     def _known_status(self):
         self.status = tracking_status(self.status)
         self.country = self.country.upper()
+        if self.country and not (
+            self.country.isascii() and self.country.isalpha() and len(self.country) == 2
+        ):
+            raise PydanticCustomError(
+                "field_error", "{reason}", {"field": "country", "reason": "Use a two-letter country code."}
+            )
         return self
 
 
@@ -512,6 +523,8 @@ def process(*, account: Account, source: str, payload: Any) -> Receipt:
     if source not in EVENT_TYPES:
         raise WebhookError(404, "not_found", f"Unknown webhook source “{source}”")
     envelope, kind, data = parse(source, payload)
+    if not _storable(payload):
+        raise _invalid_body("NUL characters and unpaired surrogates cannot be stored.")
     with transaction.atomic():
         try:
             with transaction.atomic():
@@ -539,15 +552,29 @@ def receive(*, account: Account, source: str, body: bytes, signature: str) -> Re
     verify_signature(account.webhook_secret, signature, body)
     try:
         payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise WebhookError(
-            400,
-            "validation_error",
-            "The event is invalid",
-            field="body",
-            reason="The body is not valid JSON.",
-        ) from None
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise _invalid_body("The body is not valid JSON.") from None
     return process(account=account, source=source, payload=payload)
+
+
+def _invalid_body(reason: str) -> WebhookError:
+    return WebhookError(400, "validation_error", "The event is invalid", field="body", reason=reason)
+
+
+def _storable(value) -> bool:
+    """False for JSON that PostgreSQL's jsonb refuses (\\u0000, unpaired surrogates), at any depth."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item or any("\ud800" <= char <= "\udfff" for char in item):
+                return False
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return True
 
 
 def replay_parked(*, account: Account, ref: str) -> None:

@@ -446,3 +446,29 @@ def test_latest_order_details_win_whatever_the_arrival_order(client, account):
 def test_size_limit_follows_the_setting(client, account, nothing_written):
     payload = {**CREATED, "data": {**CREATED["data"], "notes": "y" * 1000}}
     assert post(client, account, payload).status_code == 413
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"id": "e1", "type": "order.cancelled", "data": {"orderId": "A1", "extra": "nul\\u0000"}}',
+        b'{"id": "e1", "type": "order.cancelled", "data": {"orderId": "A1", "x": ["\\ud800"]}}',
+        b"[" * 5000 + b"]" * 5000,
+    ],
+    ids=["nul_in_ignored_field", "lone_surrogate", "deep_nesting"],
+)
+def test_json_that_cannot_be_stored_is_400_not_500(client, account, nothing_written, raw):
+    response = post(client, account, None, raw=raw)
+    assert response.status_code == 400
+    assert error_code(response) == "validation_error"
+
+
+def test_account_parameter_with_control_characters_is_400(client, account, nothing_written):
+    assert post(client, account, CREATED, query="?account=ac%00me").status_code == 400
+
+
+def test_wrong_method_answers_405_in_the_envelope(client, account):
+    response = client.get("/webhooks/nimbus/")
+    assert response.status_code == 405
+    assert response["Allow"] == "POST"
+    assert error_code(response) == "method_not_allowed"

@@ -3,7 +3,10 @@ describes them all and one set of error handlers gives every error the same enve
 
 from __future__ import annotations
 
-from django.http import HttpRequest
+import functools
+
+from django.http import HttpRequest, HttpResponseNotAllowed
+from django.urls import URLPattern
 from ninja import NinjaAPI
 
 from orders.api import errors, info, orders
@@ -35,10 +38,31 @@ api.add_router("", orders.router)
 api.add_router("", webhooks.router)
 
 
+def _enveloped_405(view):
+    """django-ninja answers a wrong method with a plain-text 405; give it the API's envelope."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs):
+        response = view(request, *args, **kwargs)
+        if isinstance(response, HttpResponseNotAllowed):
+            error = errors.ApiError(
+                405, "method_not_allowed", f"{request.method} is not allowed here",
+                reason=f"Allowed: {response['Allow']}.", headers={"Allow": response["Allow"]},
+            )  # fmt: skip
+            return errors.error_response(request, error)
+        return response
+
+    return wrapper
+
+
 def urlpatterns() -> list:
     """The API's URL patterns for orders/urls.py (without django-ninja's "" root page)."""
     patterns, _app_name, _namespace = api.urls
-    return [p for p in patterns if getattr(p, "name", None) != "api-root"]
+    return [
+        URLPattern(p.pattern, _enveloped_405(p.callback), p.default_args, p.name)
+        for p in patterns
+        if getattr(p, "name", None) != "api-root"
+    ]
 
 
 def not_found(request: HttpRequest, path: str = ""):
