@@ -472,3 +472,25 @@ def test_wrong_method_answers_405_in_the_envelope(client, account):
     assert response.status_code == 405
     assert response["Allow"] == "POST"
     assert error_code(response) == "method_not_allowed"
+
+
+def test_seed_order_json_with_tracking_is_accepted_as_order_updated(client, account):
+    """Seed 000's "Response with Tracking", sent as the data of order.updated."""
+    post(client, account, CREATED)
+    seed_order = {
+        "id": "ord_abc123xyz",
+        "status": "shipped",
+        "trackingNumber": "1Z999AA10123456784",
+        "estimatedDeliveryDate": "2025-01-18",
+        "shippingAddress": ADDRESS,
+        "updatedAt": "2025-01-15T16:30:00Z",
+    }
+    response = post(client, account, {"id": "evt_u", "type": "order.updated", "data": seed_order})
+    assert response.json()["status"] == "applied"
+    order = Order.objects.get()
+    tracking = order.trackings.get()
+    assert (order.status, tracking.carrier, tracking.announced_delivery_date) == (
+        "shipped",
+        "ups",
+        date(2025, 1, 18),
+    )
