@@ -111,8 +111,13 @@ class LookupParams(forms.Form):
             raise ValidationError(_("Unknown account."), code="invalid_choice")
         return account
 
+    def __init__(self, *args, default_account: Account | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.default_account = default_account
+
     def clean(self):
         data = super().clean()
+        data["account"] = data.get("account") or self.default_account
         given = [name for name in PRIMARY_IDENTIFIERS if data.get(name)]
         if len(given) != 1:
             raise ValidationError(
@@ -155,9 +160,13 @@ class LookupResult:
         return events if self.show_hidden_checkpoints else [c for c in events if not c.is_hidden]
 
 
-def clean_params(params: Mapping[str, str]) -> dict:
-    """Validate lookup parameters or raise LookupInvalid (field errors, for a 400)."""
-    form = LookupParams(data={name: params.get(name, "") for name in LookupParams.base_fields})
+def clean_params(params: Mapping[str, str], *, default_account: Account | None = None) -> dict:
+    """Validate lookup parameters or raise LookupInvalid (field errors, for a 400).
+
+    `default_account` stands in for a missing `account` (an API key names its account).
+    """
+    data = {name: params.get(name, "") for name in LookupParams.base_fields}
+    form = LookupParams(data=data, default_account=default_account)
     if not form.is_valid():
         errors = {("identifier" if name == "__all__" else name): msgs for name, msgs in form.errors.items()}
         raise LookupInvalid(errors)
@@ -229,7 +238,7 @@ def resolve(
     Raises LookupInvalid for malformed parameters and ratelimits.RateLimited when this client or
     this order has had too many failed verifications.
     """
-    data = clean_params(params)
+    data = clean_params(params, default_account=api_account)
     rate = settings.LOOKUP_FAILURE_RATE
     user = getattr(request, "user", None)
     is_staff = bool(user and user.is_active and user.is_staff)

@@ -246,3 +246,9 @@ def test_over_the_limit_only_a_valid_signed_link_still_opens(shipped):
     ):
         with pytest.raises(RateLimited):
             resolve(params, request=client)
+
+
+def test_an_api_key_names_the_account_when_there_are_several(shipped):
+    make_account(name="Second", slug="second")
+    result = resolve({"order_number": "1001"}, api_account=shipped.account)
+    assert (result.access, result.order) == (Access.FULL, shipped)

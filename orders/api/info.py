@@ -265,12 +265,8 @@ def _language(result: LookupResult) -> str:
 )
 def order_info(request: HttpRequest, response: HttpResponse, params: Query[InfoParams]):
     api_account = auth.optional_account(request)
-    params = request.GET
-    if api_account is not None and not params.get("account"):
-        params = params.copy()  # the key names the account; the resolver would ask for it
-        params["account"] = str(api_account.pk)
     try:
-        result = lookup.resolve(params, request=request, api_account=api_account)
+        result = lookup.resolve(request.GET, request=request, api_account=api_account)
     except lookup.LookupInvalid as exc:
         field, reason = exc.first
         raise validation_error(field, reason, "The query parameters are invalid") from exc
