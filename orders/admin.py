@@ -350,12 +350,13 @@ class OrderAdmin(admin.ModelAdmin):
         "order_number",
         "recipient_email",
         "customer_number",
+        "=external_reference",
         "=public_id",
         "trackings__tracking_number",
     )
     search_help_text = _(
         "Order number, recipient email, tracking number (spaces and case do not matter), "
-        "external order id (UUID), customer number or public id."
+        "external order id (UUID) or reference, customer number or public id."
     )
     date_hierarchy = "order_date"
     inlines = (LineItemInline, TrackingInline)

@@ -148,6 +148,8 @@ class Order(models.Model):
     order_number = models.CharField(_("order number"), max_length=100)
     external_order_id = models.UUIDField(_("external order id"), null=True, blank=True)
     customer_number = models.CharField(_("customer number"), max_length=100, blank=True)
+    # The order system's own reference when it is not a UUID (e.g. Nimbus' prescriptionId).
+    external_reference = models.CharField(_("external reference"), max_length=200, blank=True)
     status = models.CharField(
         _("status"), max_length=20, choices=OrderStatus.choices, default=OrderStatus.PENDING
     )
@@ -196,6 +198,7 @@ class Order(models.Model):
         indexes = [
             models.Index(F("account"), Lower("recipient_email"), name="order_email_ci_idx"),
             models.Index(fields=["account", "customer_number"], name="order_customer_number_idx"),
+            models.Index(fields=["account", "external_reference"], name="order_external_reference_idx"),
             models.Index(fields=["account", "-order_date"], name="order_recent_idx"),
             models.Index(fields=["status"], name="order_status_idx"),
         ]

@@ -77,6 +77,8 @@ def test_seed_request_creates_a_pending_order(api):
         "78701",
         created["orderNumber"],
     )
+    assert (order.external_reference, created["prescriptionId"]) == ("rx_9876543210", "rx_9876543210")
+    assert api.get(f"/v1/orders/{created['id']}").json()["prescriptionId"] == "rx_9876543210"
 
 
 def test_full_body_is_stored(api):

@@ -193,6 +193,8 @@ class OrderFields(Strict):
         external = self.externalOrderId or _uuid_or_none(self.prescriptionId)
         if external and "external" not in skip:
             out["external_order_id"] = external
+        if self.prescriptionId and "external" not in skip:
+            out["external_reference"] = self.prescriptionId
         if self.recipient is not None:
             for name in self.recipient.model_fields_set:
                 if f"recipient.{name}" not in skip:
@@ -323,6 +325,7 @@ class OrderOut(Schema):
     status: Literal["pending", "processing", "shipped", "delivered", "cancelled"]
     patientId: str | None
     customerId: str | None
+    prescriptionId: str | None
     externalOrderId: str | None
     recipient: RecipientOut
     shippingAddress: AddressOut
@@ -371,6 +374,7 @@ def order_out(order: Order) -> dict:
         "status": order.status,
         "patientId": order.customer_number or None,
         "customerId": order.customer_number or None,
+        "prescriptionId": order.external_reference or None,
         "externalOrderId": str(order.external_order_id) if order.external_order_id else None,
         "recipient": {
             "name": order.recipient_name,
