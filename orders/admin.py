@@ -24,7 +24,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from orders import lifecycle, widget_embed, widget_state
+from orders import lifecycle, orders_service, widget_embed, widget_state
 from orders.carriers import CARRIER_CHOICES, detect_carrier, normalize_tracking_number
 from orders.lifecycle import TransitionError
 from orders.models import (
@@ -494,6 +494,7 @@ class OrderAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         if not change:
             obj.save()
+            orders_service.order_added(obj)  # webhook events may have waited for this order
             return
         details = [name for name in form.changed_data if name != "status"]
         if details:
@@ -520,7 +521,7 @@ class OrderAdmin(admin.ModelAdmin):
                 continue
             data = tracking_form.cleaned_data
             if tracking_form.instance.pk is None:
-                tracking = lifecycle.attach_tracking(
+                tracking = orders_service.add_tracking(
                     order=order,
                     tracking_number=data["tracking_number"],
                     carrier=data["carrier"],
@@ -675,7 +676,7 @@ class TrackingAdmin(admin.ModelAdmin):
         if change:
             obj.save()
             return
-        stored = lifecycle.attach_tracking(
+        stored = orders_service.add_tracking(
             order=obj.order,
             tracking_number=obj.tracking_number,
             carrier=obj.carrier,

@@ -25,10 +25,9 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
 from django.utils import timezone
 
-from orders import lifecycle, state_cache
+from orders import lifecycle
 from orders.carriers import CARRIERS, normalize_tracking_number
 from orders.models import Account, IdempotencyRecord, LineItem, Order, OrderStatus, Tracking
 
@@ -206,11 +205,10 @@ def update_details(order: Order, fields: dict[str, Any]) -> bool:
     }
     if not changes:
         return False
-    Order.objects.filter(pk=order.pk).update(
-        state_version=F("state_version") + 1, updated_at=timezone.now(), **changes
-    )
+    for name, value in changes.items():
+        setattr(order, name, value)
+    lifecycle.update_order_details(order, changes)
     order.refresh_from_db()
-    state_cache.publish(order.pk, order.state_version)
     return True
 
 
@@ -229,6 +227,7 @@ def add_tracking(
     tracking_number: str,
     carrier: str | None = None,
     estimated_delivery_date: date | None = None,
+    is_return: bool = False,
 ) -> Tracking:
     """Attach a shipment (carrier by name, else detected) and replay events parked for it."""
     ref = tracking_ref(tracking_number)
@@ -238,11 +237,23 @@ def add_tracking(
         tracking_number=tracking_number,
         carrier=carrier_code(carrier),
         estimated_delivery_date=estimated_delivery_date,
+        is_return=is_return,
     )
     from orders import webhooks
 
     webhooks.replay_parked(account=order.account, ref=ref)
     return tracking
+
+
+@transaction.atomic
+def order_added(order: Order) -> Order:
+    """An order saved outside create_order (the admin): apply the events that waited for it."""
+    from orders import webhooks
+
+    lock_ref(order.account_id, order.order_number)
+    webhooks.replay_parked(account=order.account, ref=order.order_number)
+    order.refresh_from_db()
+    return order
 
 
 # --- idempotency --------------------------------------------------------------------------------

@@ -494,3 +494,31 @@ def test_seed_order_json_with_tracking_is_accepted_as_order_updated(client, acco
         "ups",
         date(2025, 1, 18),
     )
+
+
+def test_parked_event_is_applied_when_staff_add_the_order_in_the_admin(client, admin_client, account):
+    post(client, account, FULFILLED)
+    form = {
+        "account": account.pk,
+        "order_number": "ord_abc123xyz",
+        "status": "pending",
+        "order_date_0": "2025-01-15",
+        "order_date_1": "10:00:00",
+        "link_version": 1,
+        "language": "en",
+        **{
+            f"{prefix}-{name}": value
+            for prefix in ("items", "trackings")
+            for name, value in (
+                ("TOTAL_FORMS", 0),
+                ("INITIAL_FORMS", 0),
+                ("MIN_NUM_FORMS", 0),
+                ("MAX_NUM_FORMS", 1000),
+            )
+        },
+    }
+    response = admin_client.post("/admin/orders/order/add/", form)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    order = Order.objects.get(order_number="ord_abc123xyz")
+    assert (order.status, order.trackings.get().tracking_number) == ("shipped", "1Z999AA10123456784")
+    assert WebhookEvent.objects.get(event_id=FULFILLED["id"]).outcome == "applied"
