@@ -9,8 +9,9 @@ Two cache levels:
   still the one the entry was drawn from, a signed link's `exp` has not passed and the entry is
   younger than `WIDGET_MAX_AGE`: no parsing, no database, no drawing. Any lifecycle change,
   revoking the links included, publishes a new version and so takes effect on the next request.
-  Each process also keeps the most recent entries in memory, so a hit is a single cache read
-  (the state version) when it is local, two when another worker drew the image.
+  Each process also keeps the most recent entries in memory, so a hit is a single cache round
+  trip (the entry's ETag and the state version) when it is local, two when another worker drew
+  the image.
 - by ETag: the PNG bytes. The ETag hashes everything drawn (the localised `WidgetState`), the
   widget options and the order's state version, so a different URL for the same picture, or a
   new day with the same state, still costs no drawing.
@@ -128,16 +129,25 @@ def request_key(request) -> str:
 
 
 def fresh_entry(key: str) -> Entry | None:
-    """The cached answer to this request if the order has not changed since: no database."""
+    """The cached answer to this request if the order has not changed since: no database.
+
+    A process's own copy is served only while the shared cache still names the same image for
+    this request (its ETag, read together with the state version in one round trip), so the two
+    levels can never disagree.
+    """
     try:
         entry = _local.get(key)
-        if entry is None:
+        if entry is not None:
+            state = state_cache.state_key(entry.order_id)
+            shared = cache.get_many([_etag_key(key), state])
+            current = (shared.get(_etag_key(key)), shared.get(state))
+            if current != (entry.etag, entry.state_version):
+                return None
+        else:
             entry = cache.get(key)
-            if entry is None:
+            if entry is None or state_cache.current(entry.order_id) != entry.state_version:
                 return None
             _local.put(key, entry)
-        if state_cache.current(entry.order_id) != entry.state_version:
-            return None
     except Exception:  # the cache being down must not take the widget down: draw it instead
         logger.warning("widget: cache unavailable", exc_info=True)
         return None
@@ -174,12 +184,16 @@ def entry_for(result: LookupResult, options: WidgetOptions) -> Entry:
 
 def remember(key: str, entry: Entry) -> None:
     if entry.shared:
-        cache.set(key, entry, settings.WIDGET_MAX_AGE)
+        cache.set_many({key: entry, _etag_key(key): entry.etag}, settings.WIDGET_MAX_AGE)
         _local.put(key, entry)
 
 
+def _etag_key(key: str) -> str:
+    return f"{key}:etag"
+
+
 class _LocalEntries:
-    """A small per-process LRU of entries; only ever served after the shared state check."""
+    """A small per-process LRU of entries; only ever served after checking the shared cache."""
 
     def __init__(self, size: int):
         self.size = size

@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 
 import pytest
 from django.core.cache import caches
+from django.core.files.base import ContentFile
 from django.core.management import call_command
 from django.test import override_settings
 from django.urls import reverse
@@ -59,14 +60,6 @@ def settle(order: Order) -> Order:
     """Pin the order's "as of" time so its picture does not depend on when the test runs."""
     Order.objects.filter(pk=order.pk).update(updated_at=LATER)
     return order
-
-
-@pytest.fixture(autouse=True)
-def _fresh_local_entries():
-    """conftest clears the shared cache between tests; clear each process's own entries too."""
-    widget_cache._local.clear()
-    yield
-    widget_cache._local.clear()
 
 
 @pytest.fixture
@@ -200,6 +193,16 @@ def test_matches_golden_image(client, account, name):
     assert actual.size == expected.size
     diff = ImageStat.Stat(ImageChops.difference(actual, expected)).mean
     assert sum(diff) / len(diff) < GOLDEN_MAX_MEAN_DIFF, f"{name} differs from its golden image: {diff}"
+
+
+def test_account_logo_is_drawn_in_the_header(client, account, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    logo = io.BytesIO()
+    Image.new("RGB", (96, 96), (220, 20, 20)).save(logo, "PNG")
+    account.logo.save("logo.png", ContentFile(logo.getvalue()), save=True)
+    image = open_png(client.get(widget_url(in_transit(account)))).convert("RGB")
+    red = image.getpixel((30, 24))  # inside the 28 px logo, left in the brand band
+    assert red[0] > 200 and red[1] < 60 and red[2] < 60
 
 
 # --- Access ----------------------------------------------------------------------------------
@@ -398,6 +401,14 @@ def test_cache_hit_touches_no_database_and_draws_nothing(client, account, render
     assert [(k, second.headers[k]) for k, _ in same] == same  # the cached answer looks the same
     assert "Cookie" not in second.get("Vary", "")
     assert len(renders) == 1
+
+
+def test_flushing_the_shared_cache_also_retires_each_process_copy(client, account, renders):
+    url = widget_url(in_transit(account))
+    client.get(url)
+    caches["default"].clear()
+    assert client.get(url).status_code == 200
+    assert len(renders) == 2
 
 
 def test_another_url_for_the_same_picture_draws_nothing(client, account, renders):
