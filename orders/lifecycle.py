@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from datetime import date, datetime
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -82,19 +82,30 @@ def check_transition(current: str, requested: str) -> None:
 
 
 def _locked(order: Order) -> Order:
-    """Re-read the order under a row lock so concurrent updates serialise."""
+    """Re-read the order under a row lock so concurrent updates serialise.
+
+    Within the transaction this instance is the order's truth: pass it down rather than
+    re-reading, and change it only through `_bump`.
+    """
     return Order.objects.select_for_update().get(pk=order.pk)
 
 
 def _bump(order: Order, **fields) -> None:
-    """Save the given fields and bump the state version that page and widget ETags use."""
+    """Save `fields` on the locked order and bump the state version that ETags and caches use."""
+    order.state_version += 1
+    order.updated_at = timezone.now()
     for name, value in fields.items():
         setattr(order, name, value)
     Order.objects.filter(pk=order.pk).update(
-        state_version=F("state_version") + 1, updated_at=timezone.now(), **fields
+        state_version=order.state_version, updated_at=order.updated_at, **fields
     )
-    order.refresh_from_db(fields=["state_version", "updated_at"])
     state_cache.publish(order.pk, order.state_version)
+
+
+def _copy_state(target: Order, locked: Order) -> None:
+    """Bring the caller's instance up to date with what was written under the lock."""
+    for name in ("status", "state_version", "link_version", "updated_at"):
+        setattr(target, name, getattr(locked, name))
 
 
 @transaction.atomic
@@ -104,11 +115,7 @@ def transition_order(order: Order, status: str) -> Order:
     check_transition(locked.status, status)
     if locked.status != status:
         _bump(locked, status=status)
-    order.status, order.state_version, order.updated_at = (
-        locked.status,
-        locked.state_version,
-        locked.updated_at,
-    )
+    _copy_state(order, locked)
     return order
 
 
@@ -143,19 +150,21 @@ def attach_tracking(
     tracking, created = Tracking.objects.get_or_create(
         order=locked, carrier=carrier_code, tracking_number=number, defaults={"is_return": is_return}
     )
+    tracking.order = locked
     if estimated_delivery_date and tracking.announced_delivery_date != estimated_delivery_date:
         tracking.announced_delivery_date = estimated_delivery_date
-        refresh_tracking(tracking)
+        _refresh(tracking, locked)
     changes = {}
     if not is_return and locked.status in (OrderStatus.PENDING, OrderStatus.PROCESSING):
         changes["status"] = OrderStatus.SHIPPED
     if created or changes:
         _bump(locked, **changes)
-    order.status, order.state_version = locked.status, locked.state_version
     _sync_order_delivery(locked)
+    _copy_state(order, locked)
     return tracking
 
 
+@transaction.atomic
 def record_checkpoint(
     *,
     tracking: Tracking,
@@ -176,63 +185,90 @@ def record_checkpoint(
     """
     if status not in TrackingStatus.values:
         raise TransitionError(_("Unknown tracking status “%s”.") % status)
-    lookup = {
-        "tracking": tracking,
-        "occurred_at": occurred_at,
-        "status_code": status_code or status,
-        "location": location,
-    }
-    defaults = {
-        "status": status,
-        "message": message,
-        "details": details,
-        "country": country,
-        "estimated_delivery_date": estimated_delivery_date,
-        "is_hidden": is_hidden,
-    }
-    with transaction.atomic():
-        # Lock the order first: refreshes of sibling shipments must not interleave.
-        _locked(tracking.order)
-        try:
-            with transaction.atomic():
-                checkpoint, created = Checkpoint.objects.get_or_create(**lookup, defaults=defaults)
-        except IntegrityError:
-            checkpoint, created = Checkpoint.objects.get(**lookup), False
-        if created:
-            refresh_tracking(tracking)
-    return checkpoint, created
+    # Lock the order first: refreshes of sibling shipments must not interleave.
+    order = _locked(tracking.order)
+    tracking.order = order
+    identity = {"occurred_at": occurred_at, "status_code": status_code or status, "location": location}
+    try:
+        with transaction.atomic():  # the unique constraint, not a prior SELECT, decides "new"
+            checkpoint = Checkpoint.objects.create(
+                tracking=tracking,
+                status=status,
+                message=message,
+                details=details,
+                country=country,
+                estimated_delivery_date=estimated_delivery_date,
+                is_hidden=is_hidden,
+                **identity,
+            )
+    except IntegrityError:
+        return Checkpoint.objects.get(tracking=tracking, **identity), False
+    if tracking.last_event_at is None or occurred_at >= tracking.last_event_at:
+        _advance(tracking, checkpoint)  # the usual case: the newest event so far
+        _save_derived(tracking, order)
+    else:
+        _refresh(tracking, order)  # a late event: replay the history in time order
+    return checkpoint, True
 
 
-@transaction.atomic
-def refresh_tracking(tracking: Tracking) -> Tracking:
-    """Recompute a shipment's status, step and ETA from its checkpoints, oldest to newest.
+def _advance(tracking: Tracking, checkpoint: Checkpoint) -> None:
+    """Apply one event on top of the shipment's state. Exceptions keep the step reached."""
+    tracking.status = checkpoint.status
+    tracking.step = STEP_FOR_STATUS[checkpoint.status] or tracking.step
+    tracking.estimated_delivery_date = checkpoint.estimated_delivery_date or tracking.estimated_delivery_date
+    is_delivered = checkpoint.status == TrackingStatus.DELIVERED
+    tracking.delivered_at = checkpoint.occurred_at if is_delivered else None
+    tracking.last_event_at = checkpoint.occurred_at
+
+
+def _save_derived(tracking: Tracking, order: Order) -> None:
+    tracking.save(
+        update_fields=[
+            "status",
+            "step",
+            "announced_delivery_date",
+            "estimated_delivery_date",
+            "delivered_at",
+            "last_event_at",
+            "updated_at",
+        ]
+    )
+    _bump(order)
+    _sync_order_delivery(order, tracking)
+
+
+def _refresh(tracking: Tracking, order: Order) -> None:
+    """Recompute the shipment from its checkpoints, oldest to newest (order must be locked).
 
     Walking the events in time order (not arrival order) is what makes late or repeated carrier
     events harmless: an old checkpoint arriving last never moves the status back.
     """
-    status, step, eta = TrackingStatus.PENDING, 1, tracking.announced_delivery_date
-    delivered_at = last_event_at = None
+    tracking.status, tracking.step, tracking.last_event_at = TrackingStatus.PENDING, 1, None
+    tracking.estimated_delivery_date, tracking.delivered_at = tracking.announced_delivery_date, None
     for checkpoint in tracking.checkpoints.order_by("occurred_at", "id"):
-        status = checkpoint.status
-        step = STEP_FOR_STATUS[status] or step
-        eta = checkpoint.estimated_delivery_date or eta
-        delivered_at = checkpoint.occurred_at if status == TrackingStatus.DELIVERED else None
-        last_event_at = checkpoint.occurred_at
-    tracking.status, tracking.step, tracking.estimated_delivery_date = status, step, eta
-    tracking.delivered_at, tracking.last_event_at = delivered_at, last_event_at
-    tracking.save()
+        _advance(tracking, checkpoint)
+    _save_derived(tracking, order)
+
+
+@transaction.atomic
+def refresh_tracking(tracking: Tracking) -> Tracking:
+    """Recompute a shipment's status, step and ETA from its checkpoints (after staff edits)."""
     order = _locked(tracking.order)
-    _bump(order)
-    _sync_order_delivery(order)
+    tracking.order = order
+    _refresh(tracking, order)
     return tracking
 
 
-def _sync_order_delivery(order: Order) -> None:
+def _sync_order_delivery(order: Order, changed: Tracking | None = None) -> None:
     """An order is delivered once every outbound shipment is (returns do not count)."""
     if order.status != OrderStatus.SHIPPED:
         return
-    outbound = order.trackings.filter(is_return=False)
-    if outbound.exists() and not outbound.exclude(status=TrackingStatus.DELIVERED).exists():
+    if changed is not None and (changed.is_return or not changed.is_delivered):
+        return  # this shipment cannot have completed the order
+    outbound = order.trackings.filter(is_return=False).aggregate(
+        total=Count("pk"), open=Count("pk", filter=~Q(status=TrackingStatus.DELIVERED))
+    )
+    if outbound["total"] and not outbound["open"]:
         _bump(order, status=OrderStatus.DELIVERED)
 
 
@@ -246,7 +282,7 @@ def update_order_details(order: Order, fields: Iterable[str] = ()) -> Order:
     fields = [name for name in fields if name != "status"]
     locked = _locked(order)
     _bump(locked, **{name: getattr(order, name) for name in fields})
-    order.state_version, order.updated_at = locked.state_version, locked.updated_at
+    _copy_state(order, locked)
     return order
 
 
@@ -257,17 +293,17 @@ def detach_tracking(tracking: Tracking) -> None:
     tracking.delete()
     remaining = order.trackings.order_by("is_return", "id").first()  # outbound ones first
     if remaining is not None:
-        refresh_tracking(remaining)  # bumps the order and re-checks delivery
+        remaining.order = order
+        _refresh(remaining, order)  # bumps the order and re-checks delivery
     else:
         _bump(order)
+    _sync_order_delivery(order)
 
 
 @transaction.atomic
 def revoke_links(order: Order) -> Order:
     """Invalidate every signed link issued for the order so far (see orders.signing)."""
-    Order.objects.filter(pk=order.pk).update(
-        link_version=F("link_version") + 1, state_version=F("state_version") + 1
-    )
-    order.refresh_from_db(fields=["link_version", "state_version"])
-    state_cache.publish(order.pk, order.state_version)
+    locked = _locked(order)
+    _bump(locked, link_version=locked.link_version + 1)
+    _copy_state(order, locked)
     return order
