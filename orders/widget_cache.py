@@ -11,7 +11,9 @@ Two cache levels:
   revoking the links included, publishes a new version and so takes effect on the next request.
   Each process also keeps the most recent entries in memory, so a hit is a single cache round
   trip (the entry's ETag and the state version) when it is local, two when another worker drew
-  the image.
+  the image; and none while the local entry was confirmed less than `WIDGET_STATE_RECHECK`
+  seconds ago (default 1 s: a change, a revocation included, shows within that second, far
+  inside the `max-age` browsers and mail proxies keep the image anyway).
 - by ETag: the PNG bytes. The ETag hashes everything drawn (the localised `WidgetState`), the
   widget options and the order's state version, so a different URL for the same picture, or a
   new day with the same state, still costs no drawing.
@@ -135,23 +137,26 @@ def fresh_entry(key: str) -> Entry | None:
     this request (its ETag, read together with the state version in one round trip), so the two
     levels can never disagree.
     """
+    now = time.time()
     try:
-        entry = _local.get(key)
-        if entry is not None:
+        entry, checked_at = _local.get(key)
+        if entry is not None and now - checked_at < settings.WIDGET_STATE_RECHECK:
+            pass  # confirmed against the shared cache a moment ago
+        elif entry is not None:
             state = state_cache.state_key(entry.order_id)
             shared = cache.get_many([_etag_key(key), state])
             current = (shared.get(_etag_key(key)), shared.get(state))
             if current != (entry.etag, entry.state_version):
                 return None
+            _local.put(key, entry, checked_at=now)
         else:
             entry = cache.get(key)
             if entry is None or state_cache.current(entry.order_id) != entry.state_version:
                 return None
-            _local.put(key, entry)
+            _local.put(key, entry, checked_at=now)
     except Exception:  # the cache being down must not take the widget down: draw it instead
         logger.warning("widget: cache unavailable", exc_info=True)
         return None
-    now = time.time()
     if entry.expires_at <= now or (entry.exp is not None and entry.exp <= now):
         return None
     return entry
@@ -185,7 +190,7 @@ def entry_for(result: LookupResult, options: WidgetOptions) -> Entry:
 def remember(key: str, entry: Entry) -> None:
     if entry.shared:
         cache.set_many({key: entry, _etag_key(key): entry.etag}, settings.WIDGET_MAX_AGE)
-        _local.put(key, entry)
+        _local.put(key, entry, checked_at=time.time())
 
 
 def _etag_key(key: str) -> str:
@@ -197,19 +202,21 @@ class _LocalEntries:
 
     def __init__(self, size: int):
         self.size = size
-        self.entries: OrderedDict[str, Entry] = OrderedDict()
+        self.entries: OrderedDict[str, tuple[Entry, float]] = OrderedDict()
         self.lock = threading.Lock()
 
-    def get(self, key: str) -> Entry | None:
+    def get(self, key: str) -> tuple[Entry | None, float]:
+        """The entry and when it was last confirmed against the shared cache."""
         with self.lock:
-            entry = self.entries.get(key)
-            if entry is not None:
-                self.entries.move_to_end(key)
-            return entry
+            found = self.entries.get(key)
+            if found is None:
+                return None, 0.0
+            self.entries.move_to_end(key)
+            return found
 
-    def put(self, key: str, entry: Entry) -> None:
+    def put(self, key: str, entry: Entry, checked_at: float = 0.0) -> None:
         with self.lock:
-            self.entries[key] = entry
+            self.entries[key] = (entry, checked_at)
             self.entries.move_to_end(key)
             while len(self.entries) > self.size:
                 self.entries.popitem(last=False)

@@ -20,3 +20,5 @@ MEDIA_ROOT = BASE_DIR / ".test-media"  # noqa: F405
 # Serve static files from the finders, as in development; nothing is collected for tests.
 STATIC_ROOT = None
 WHITENOISE_USE_FINDERS = True
+# Tests assert that changes show on the very next request.
+WIDGET_STATE_RECHECK = 0

@@ -566,3 +566,19 @@ def test_admin_order_page_previews_the_widget_and_offers_an_email_snippet(client
     assert open_png(image).size == (1200, 2 * widget_height(600, 1))  # scale 2 for sharp text
     assert client.get(page_url.removeprefix(strip)).status_code == 200
     assert re.search(r'Widget image: <a href="http://127.0.0.1:8000/v4/track/orders/info-widget/\?', page)
+
+
+def test_a_change_shows_within_the_recheck_window(
+    client, account, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    """Between confirmations a worker trusts its copy, for at most WIDGET_STATE_RECHECK seconds."""
+    settings.WIDGET_STATE_RECHECK = 5
+    order = in_transit(account)
+    url = widget_url(order)
+    assert client.get(url).status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):
+        lifecycle.revoke_links(order)
+    assert client.get(url).status_code == 200  # within the window: the confirmed copy
+    later = time.time() + 6
+    monkeypatch.setattr(widget_cache.time, "time", lambda: later)
+    assert client.get(url).status_code == 404
