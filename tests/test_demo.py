@@ -3,6 +3,7 @@
 from io import StringIO
 
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import CommandError
@@ -95,6 +96,7 @@ def test_seed_demo_command_prints_how_to_look_each_order_up():
         assert order.postal_code in line
         for tracking in order.trackings.all():
             assert tracking.tracking_number in line
+        assert f"  {order.order_number:<8} {order.status_url()}" in output.splitlines()
 
     again = StringIO()
     call_command("seed_demo", stdout=again)
@@ -139,3 +141,12 @@ def test_demo_command_refuses_without_debug(settings, no_server):
         call_command("demo", "--noreload", stdout=StringIO())
     assert not get_user_model().objects.exists()
     assert not no_server
+
+
+def test_printed_signed_links_open_the_full_page(client):
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+    link = next(line.split()[1] for line in out.getvalue().splitlines() if line.startswith("  NW-1001 "))
+    response = client.get(link.removeprefix(settings.SITE_URL))
+    assert response.status_code == 200
+    assert Order.objects.get(order_number="NW-1001").recipient_name in response.text

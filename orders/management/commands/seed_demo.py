@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from orders.demo import DemoOrder, seed_demo
+from orders.models import Order
 
 
 def _trackings(record: DemoOrder) -> str:
@@ -39,7 +40,8 @@ class Command(BaseCommand):
         "Create the demo shop (Northwind Outfitters) with orders in every state: multi-shipment, "
         "delayed, exception, failed attempt, ready for pickup, return, cancelled, delivered. "
         "Dates are relative to now. Orders that already exist are left unchanged, so running it "
-        "again is harmless. Prints each order with the email and postal code to look it up."
+        "again is harmless. Prints each order with the email and postal code to look it up, and a "
+        "signed link that opens it directly."
     )
 
     def handle(self, *args, **options):
@@ -51,3 +53,7 @@ class Command(BaseCommand):
         else:
             self.stdout.write("The demo orders already exist; nothing was changed.")
         self.stdout.write(format_table(records))
+        self.stdout.write("\nSigned status page links (they open the order without email or postal code):")
+        orders = Order.objects.in_bulk([record.order_id for record in records])
+        for record in records:
+            self.stdout.write(f"  {record.order_number:<8} {orders[record.order_id].status_url(kind='page')}")
