@@ -2,24 +2,21 @@
 
 Run: ``.venv/bin/python bench/api_throughput.py [SECONDS]`` (needs PostgreSQL and Redis on
 127.0.0.1). gunicorn with 2 sync workers serves the site plus a trivial JSON view
-(bench/_api_site_urls.py, loaded only here); a pool of client threads on keep-alive connections
-runs each scenario for a fixed, bounded time. Scenarios: the trivial view (baseline), the info
-API with an API key (full), and with a shopper's signed link (full, no key).
+(bench/_api_site_urls.py, loaded only here); wrk (or, without it, a Python client) loads each
+scenario for a fixed time. Scenarios: the trivial view (baseline), the info API with an API key
+(full) and with a shopper's signed link (full, no key) — polls of the same URL, as storefronts do.
 """
 
 from __future__ import annotations
 
-import http.client
 import sys
-import threading
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _server import environment, fresh_database, gunicorn, manage
+from _server import environment, fresh_database, gunicorn, load, manage
 
-THREADS = 4
+CONNECTIONS = 8
 SETUP = """
 from orders import apikeys
 from orders.models import Account
@@ -34,33 +31,6 @@ print(order.status_url(kind="info", absolute=False))
 """
 
 
-def hammer(port: int, path: str, headers: dict[str, str], seconds: float) -> tuple[float, dict[int, int]]:
-    """Requests per second over `seconds` with THREADS keep-alive clients."""
-    counts: list[int] = [0] * THREADS
-    statuses: dict[int, int] = {}
-    lock = threading.Lock()
-    deadline = time.perf_counter() + seconds
-
-    def client(index: int) -> None:
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        while time.perf_counter() < deadline:
-            connection.request("GET", path, headers=headers)
-            response = connection.getresponse()
-            response.read()
-            counts[index] += 1
-            with lock:
-                statuses[response.status] = statuses.get(response.status, 0) + 1
-        connection.close()
-
-    started = time.perf_counter()
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return sum(counts) / (time.perf_counter() - started), statuses
-
-
 def main(seconds: float) -> None:
     with fresh_database("statuspage_bench_api") as database:
         env = environment(
@@ -73,16 +43,22 @@ def main(seconds: float) -> None:
         key, signed = manage(env, "shell", stdin=SETUP).strip().splitlines()[-2:]
         info = "/v4/track/orders/info/?order_number=B-1"
         with gunicorn(env, workers=2) as port:
-            for path, headers in (("/bench/trivial.json", {}), (info, {"X-API-Key": key}), (signed, {})):
-                hammer(port, path, headers, 1)  # warm-up
-            trivial, trivial_statuses = hammer(port, "/bench/trivial.json", {}, seconds)
-            keyed, keyed_statuses = hammer(port, info, {"X-API-Key": key}, seconds)
-            linked, linked_statuses = hammer(port, signed, {}, seconds)
-    print(f"trivial JSON view (baseline): {trivial:8.1f} req/s  {trivial_statuses}")
-    print(f"info API, API key:            {keyed:8.1f} req/s  {keyed_statuses}  ratio {keyed / trivial:.3f}")
+            base = f"http://127.0.0.1:{port}"
+            scenarios = {
+                "trivial JSON view (baseline)": (base + "/bench/trivial.json", {}),
+                "info API, API key": (base + info, {"X-API-Key": key}),
+                "info API, signed link": (base + signed, {}),
+            }
+            for url, headers in scenarios.values():  # warm-up: connections, caches, imports
+                load(url, seconds=1, connections=CONNECTIONS, headers=headers)
+            rates = {name: load(url, seconds=seconds, connections=CONNECTIONS, headers=headers)
+                     for name, (url, headers) in scenarios.items()}  # fmt: skip
+    trivial = rates["trivial JSON view (baseline)"]
     print(
-        f"info API, signed link:        {linked:8.1f} req/s  {linked_statuses}  ratio {linked / trivial:.3f}"
+        f"gunicorn 2 sync workers, {CONNECTIONS} connections, {seconds:.0f} s per scenario, PostgreSQL, Redis"
     )
+    for name, rate in rates.items():
+        print(f"{name:<30} {rate:8.1f} req/s  ratio {rate / trivial:.2f}")
 
 
 if __name__ == "__main__":

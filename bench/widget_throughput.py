@@ -22,20 +22,20 @@ BENCH_CONNECTIONS (default 8), BENCH_REDIS_URL (default redis://127.0.0.1:6379/1
 
 from __future__ import annotations
 
-import http.client
 import os
-import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.request
 from pathlib import Path
-from urllib.parse import urlsplit
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import _server
+from _server import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -71,12 +71,6 @@ for number, status in (("1Z999AA10123456784", "in_transit"), ("94001118992231974
 order.refresh_from_db()
 print(order.status_url(kind="widget", absolute=False))
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def redis_available() -> bool:
@@ -142,44 +136,11 @@ class Server:
 
 
 def wrk(url: str) -> float:
-    threads = min(2, CONNECTIONS)
-    output = subprocess.run(
-        ["wrk", f"-t{threads}", f"-c{CONNECTIONS}", f"-d{SECONDS}s", url],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-    if errors:
-        raise RuntimeError(f"{url}: {errors[1]} error responses\n{output}")
-    return float(re.search(r"Requests/sec:\s+([\d.]+)", output)[1])
+    return _server.wrk(url, seconds=SECONDS, connections=CONNECTIONS)
 
 
 def python_load(url: str) -> float:
-    """Fallback load generator: CONNECTIONS threads, one request per connection (gunicorn's sync
-    workers close every connection anyway). The generator itself may be the bottleneck."""
-    parts = urlsplit(url)
-    host, port, target = parts.hostname, parts.port, f"{parts.path}?{parts.query}"
-    stop_at = time.monotonic() + SECONDS
-    counts = [0] * CONNECTIONS
-
-    def worker(index: int) -> None:
-        while time.monotonic() < stop_at:
-            connection = http.client.HTTPConnection(host, port, timeout=10)
-            connection.request("GET", target)
-            response = connection.getresponse()
-            response.read()
-            connection.close()
-            if response.status != 200:
-                raise RuntimeError(f"{url}: status {response.status}")
-            counts[index] += 1
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(CONNECTIONS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return sum(counts) / SECONDS
+    return _server.python_load(url, seconds=SECONDS, connections=CONNECTIONS)
 
 
 def measure(server: Server, widget_path: str, load) -> dict[str, float]:

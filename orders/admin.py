@@ -24,7 +24,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from orders import lifecycle, orders_service, widget_embed, widget_state
+from orders import apikeys, lifecycle, orders_service, widget_embed, widget_state
 from orders.carriers import CARRIER_CHOICES, detect_carrier, normalize_tracking_number
 from orders.lifecycle import TransitionError
 from orders.models import (
@@ -788,7 +788,10 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Revoke selected API keys"))
     def revoke(self, request, queryset):
-        count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        active = list(queryset.filter(revoked_at__isnull=True))
+        for key in active:
+            apikeys.revoke(key)
+        count = len(active)
         self.message_user(
             request, ngettext("Revoked %d API key.", "Revoked %d API keys.", count) % count, messages.SUCCESS
         )

@@ -23,3 +23,11 @@ def publish(order_id: int, state_version: int) -> None:
 
 def current(order_id: int) -> int | None:
     return cache.get(state_key(order_id))
+
+
+def remember(order_id: int, state_version: int) -> None:
+    """Publish the version just read for an order no change has published yet.
+
+    `add` never overwrites a newer version published meanwhile.
+    """
+    cache.add(state_key(order_id), state_version, STATE_TIMEOUT)

@@ -172,9 +172,7 @@ def entry_for(result: LookupResult, options: WidgetOptions) -> Entry:
     if png is None:
         png = render_widget(state, width=options.width, scale=options.scale, theme=options.theme)
         cache.set(_png_key(etag), png, PNG_TIMEOUT)
-    # An order no lifecycle change has touched yet has no published version: publish the one we
-    # read. `add` never overwrites a newer version published meanwhile.
-    cache.add(state_cache.state_key(order.pk), order.state_version, state_cache.STATE_TIMEOUT)
+    state_cache.remember(order.pk, order.state_version)  # for orders no change has published yet
     return Entry(
         order_id=order.pk,
         state_version=order.state_version,

@@ -228,3 +228,46 @@ def test_response_is_valid_json_for_an_order_without_trackings(client, account, 
         "We have received your order",
     )
     json.dumps(info)
+
+
+# --- answers cached for polling storefronts -----------------------------------------------------
+
+
+def test_repeated_poll_is_served_from_cache_without_the_database(client, shipped, django_assert_num_queries):
+    url = shipped.status_url(kind="info", absolute=False)
+    first = client.get(url)
+    with django_assert_num_queries(0):
+        again = client.get(url)
+    assert (again.status_code, again.content) == (200, first.content)
+    assert again["Content-Type"] == first["Content-Type"] == "application/json; charset=utf-8"
+    assert again["Content-Language"] == first["Content-Language"]
+    assert again["Cache-Control"] == "private, no-store"
+
+
+def test_a_new_checkpoint_shows_on_the_next_poll(client, shipped, django_capture_on_commit_callbacks):
+    url = shipped.status_url(kind="info", absolute=False)
+    client.get(url)
+    with django_capture_on_commit_callbacks(execute=True):
+        scan(shipped.trackings.get(), "out_for_delivery", days_ago(0.1), location="Austin, TX")
+    latest = client.get(url).json()["trackings"][0]["last_delivery_status"]
+    assert latest["lifecycle_status"] == "OutForDelivery"
+
+
+def test_revoked_link_is_refused_on_the_next_poll(client, shipped, django_capture_on_commit_callbacks):
+    from orders import lifecycle
+
+    url = shipped.status_url(kind="info", absolute=False)
+    assert client.get(url).status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):
+        lifecycle.revoke_links(shipped)
+    assert client.get(url).status_code == 404
+
+
+def test_an_api_keys_answer_is_never_served_without_the_key(client, shipped, key):
+    """With a key, hidden checkpoints are shown; the same query without it must not get them."""
+    params = {"tracking_number": NUMBER}
+    keyed = client.get(URL, params, headers={"X-API-Key": key}).json()
+    anonymous = client.get(URL, params).json()
+    assert keyed["access"] == "full" and anonymous["access"] == "limited"
+    assert "Hub 7" in json.dumps(keyed) and "Hub 7" not in json.dumps(anonymous)
+    assert "recipient_name" not in anonymous

@@ -66,3 +66,22 @@ def test_command_refuses_an_unknown_account(account):
     with pytest.raises(CommandError, match="No account"):
         call_command("create_api_key", "nope", "x", stdout=StringIO(), stderr=StringIO())
     assert ApiKey.objects.count() == 0
+
+
+def test_a_key_that_was_just_used_is_revoked_at_once(account, django_assert_num_queries):
+    new = apikeys.create_key(account=account, name="storefront")
+    assert apikeys.verify(new.secret) is not None
+    with django_assert_num_queries(0):  # remembered: no query per request
+        assert apikeys.verify(new.secret).account == account
+    apikeys.revoke(new.api_key)
+    assert apikeys.verify(new.secret) is None
+
+
+def test_revoking_in_the_admin_stops_the_key(admin_client, account):
+    new = apikeys.create_key(account=account, name="storefront")
+    assert apikeys.verify(new.secret) is not None
+    response = admin_client.post(
+        "/admin/orders/apikey/", {"action": "revoke", "_selected_action": [new.api_key.pk]}
+    )
+    assert response.status_code == 302
+    assert apikeys.verify(new.secret) is None

@@ -14,8 +14,9 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import translation
 from iso3166 import countries
 from ninja import Field, Query, Router, Schema
+from ninja.renderers import JSONRenderer
 
-from orders import lookup, presentation
+from orders import answer_cache, lookup, presentation
 from orders.api import auth
 from orders.api.errors import ErrorOut, not_found, validation_error
 from orders.lookup import Access, LookupResult
@@ -23,6 +24,7 @@ from orders.models import STEP_FOR_STATUS, Checkpoint, LineItem, Order, Tracking
 from orders.signing import LinkState
 
 router = Router(tags=["Order status info"])
+RENDERER = JSONRenderer()  # django-ninja's own, so cached and fresh answers are byte-identical
 
 # parcelLab's lifecycle_status vocabulary for our tracking statuses.
 LIFECYCLE_STATUS = {
@@ -265,6 +267,10 @@ def _language(result: LookupResult) -> str:
 )
 def order_info(request: HttpRequest, response: HttpResponse, params: Query[InfoParams]):
     api_account = auth.optional_account(request)
+    key_id = str(request.api_key.pk) if api_account is not None else ""
+    cache_key = answer_cache.request_key("info", request, key_id)
+    if (cached := answer_cache.fresh(cache_key)) is not None:
+        return cached.response()
     try:
         result = lookup.resolve(request.GET, request=request, api_account=api_account)
     except lookup.LookupInvalid as exc:
@@ -275,6 +281,14 @@ def order_info(request: HttpRequest, response: HttpResponse, params: Query[InfoP
     language = _language(result)
     with translation.override(language):
         data = serialize(result)
-    response["Cache-Control"] = "private, no-store"
-    response["Content-Language"] = language
-    return data
+    # Rendered here rather than by django-ninja, so the very bytes can be cached for the next poll.
+    payload = InfoOut.model_validate(data).model_dump(exclude_unset=True)
+    answer = HttpResponse(
+        RENDERER.render(request, payload, response_status=200),
+        content_type=f"{RENDERER.media_type}; charset={RENDERER.charset}",
+    )
+    answer["Cache-Control"] = "private, no-store"
+    answer["Content-Language"] = language
+    if result.verified_by != "staff":
+        answer_cache.remember(cache_key, answer, order=result.order, exp=result.params.get("exp"))
+    return answer
