@@ -541,6 +541,9 @@ def process(*, account: Account, source: str, payload: Any) -> Receipt:
         except IntegrityError:
             event = WebhookEvent.objects.get(account=account, source=source, event_id=envelope.id)
             return Receipt(DUPLICATE, event)
+        # Locked here, outside _apply's savepoint: rolling a savepoint back releases the advisory
+        # locks taken inside it, and a parked event must stay locked until it is committed.
+        lock_ref(account.pk, event.order_ref)
         _apply(Context(account, event, envelope, data), kind)
     return Receipt(event.outcome, event)
 
