@@ -17,6 +17,7 @@ resolver raises RateLimited for everything but a valid signed link (which cannot
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -32,6 +33,7 @@ from orders.carriers import CARRIERS, normalize_tracking_number
 from orders.models import Account, Checkpoint, Order, Tracking
 from orders.signing import LinkState, SignedSubject, verify
 
+ACCOUNT_ID = re.compile(r"[0-9]{1,18}")  # ASCII digits only: "²".isdigit() is True
 PRIMARY_IDENTIFIERS = ("order_number", "external_order_id", "customer_number", "tracking_number")
 BOOLEAN_VALUES = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False, "": False}
 
@@ -105,7 +107,7 @@ class LookupParams(forms.Form):
         value = self.cleaned_data["account"].strip()
         if not value:
             return None
-        lookup = {"pk": int(value)} if value.isdigit() else {"slug": value}
+        lookup = {"pk": int(value)} if ACCOUNT_ID.fullmatch(value) else {"slug": value}
         account = Account.objects.filter(**lookup).first()
         if account is None:
             raise ValidationError(_("Unknown account."), code="invalid_choice")

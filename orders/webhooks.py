@@ -28,6 +28,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import math
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -60,6 +62,8 @@ from orders.models import Account, Order, OrderStatus, Tracking, TrackingStatus,
 from orders.orders_service import OrderData, carrier_code, find_order, lock_ref, tracking_ref
 
 SIGNATURE_HEADER = "Statuspage-Signature"
+DIGITS = re.compile(r"[0-9]{1,12}")  # ASCII only: "²".isdigit() is True, int("²") is not
+HEX_SHA256 = re.compile(r"[0-9a-fA-F]{64}")
 DUPLICATE = "duplicate"
 
 
@@ -104,9 +108,9 @@ def verify_signature(secret: str, header: str, body: bytes, *, now: float | None
     timestamp, signatures = None, []
     for part in header.split(","):
         name, _, value = part.strip().partition("=")
-        if name == "t" and value.isdigit() and len(value) <= 12:
+        if name == "t" and DIGITS.fullmatch(value):
             timestamp = int(value)
-        elif name == "v1" and value:
+        elif name == "v1" and HEX_SHA256.fullmatch(value):
             signatures.append(value.lower())
     if timestamp is None or not signatures:
         raise _unauthorized(f"The {SIGNATURE_HEADER} header must look like t=<unix time>,v1=<hex>.")
@@ -138,7 +142,7 @@ def find_account(value: str | None) -> Account:
             400, "validation_error", "Unknown account", field="account", reason="No such account."
         )
     if value:
-        lookup = {"pk": int(value)} if value.isdigit() and len(value) < 12 else {"slug": value[:100]}
+        lookup = {"pk": int(value)} if DIGITS.fullmatch(value) else {"slug": value[:100]}
         account = Account.objects.filter(**lookup).first()
         if account is None:
             raise WebhookError(
@@ -524,7 +528,7 @@ def process(*, account: Account, source: str, payload: Any) -> Receipt:
         raise WebhookError(404, "not_found", f"Unknown webhook source “{source}”")
     envelope, kind, data = parse(source, payload)
     if not _storable(payload):
-        raise _invalid_body("NUL characters and unpaired surrogates cannot be stored.")
+        raise _invalid_body("NUL characters, unpaired surrogates and infinite numbers cannot be stored.")
     with transaction.atomic():
         try:
             with transaction.atomic():
@@ -554,10 +558,20 @@ def receive(*, account: Account, source: str, body: bytes, signature: str) -> Re
         raise WebhookError(404, "not_found", f"Unknown webhook source “{source}”")
     verify_signature(account.webhook_secret, signature, body)
     try:
-        payload = json.loads(body)
+        payload = json.loads(body, parse_constant=_reject_constant)
     except (ValueError, UnicodeDecodeError, RecursionError):
         raise _invalid_body("The body is not valid JSON.") from None
     return process(account=account, source=source, payload=payload)
+
+
+def _reject_constant(name: str):
+    """NaN and Infinity are not JSON (RFC 8259), and no database stores them in a JSON column."""
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _finite(value) -> bool:
+    """False for numbers too large for a float (1e999 parses as infinity)."""
+    return not isinstance(value, float) or math.isfinite(value)
 
 
 def _invalid_body(reason: str) -> WebhookError:
@@ -565,10 +579,12 @@ def _invalid_body(reason: str) -> WebhookError:
 
 
 def _storable(value) -> bool:
-    """False for JSON that PostgreSQL's jsonb refuses (\\u0000, unpaired surrogates), at any depth."""
+    """False for JSON a JSON column refuses (\\u0000, unpaired surrogates, 1e999), at any depth."""
     stack = [value]
     while stack:
         item = stack.pop()
+        if not _finite(item):
+            return False
         if isinstance(item, str):
             if "\x00" in item or any("\ud800" <= char <= "\udfff" for char in item):
                 return False

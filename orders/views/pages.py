@@ -8,6 +8,7 @@ htmx requests (request.htmx) get the partial alone.
 from __future__ import annotations
 
 import math
+import re
 import time
 from functools import wraps
 from urllib.parse import urlencode
@@ -25,13 +26,14 @@ from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefre
 
 from orders import lookup, notifications, ratelimits
 from orders.forms import MODES, EmailLinksForm, VerifyForm, lookup_form
-from orders.lookup import Access, LookupInvalid, LookupResult
+from orders.lookup import ACCOUNT_ID, Access, LookupInvalid, LookupResult
 from orders.models import Account
 from orders.ratelimits import RateLimited
 from orders.views.status import lookup_query, status_context
 
 # A page opened with email or postal code is handed a signed link valid this long.
 VERIFIED_LINK_SECONDS = 48 * 3600
+SHIPMENT_INDEX = re.compile(r"[0-9]{1,3}")
 NOT_FOUND = _("We couldn't find an order with those details. Check them and try again.")
 TRACKING_NOT_FOUND = _("We couldn't find a shipment with that tracking number.")
 
@@ -91,7 +93,7 @@ def requested_account(request) -> Account | None:
     value = request.GET.get("account", "").strip()
     if not value:
         return None
-    account = Account.objects.filter(**{"pk" if value.isdigit() else "slug": value}).first()
+    account = Account.objects.filter(**{"pk" if ACCOUNT_ID.fullmatch(value) else "slug": value}).first()
     if account is None:
         raise LookupInvalid({"account": [str(_("Unknown account."))]})
     return account
@@ -247,7 +249,7 @@ def track_status(request):
     result = lookup.resolve(request.GET, request=request)
     if result.access == Access.NONE:  # the link was revoked or expired meanwhile: reload the page
         return HttpResponseClientRefresh()
-    expanded = {int(n) for n in request.GET.getlist("open") if n.isdigit()}
+    expanded = {int(n) for n in request.GET.getlist("open") if SHIPMENT_INDEX.fullmatch(n)}
     lang = page_language(request, result)
     context = status_context(
         result,
@@ -266,7 +268,7 @@ def track_timeline(request):
     index = request.GET.get("shipment", "")
     if result.access == Access.NONE:
         return HttpResponseClientRefresh()
-    if not index.isdigit() or not 1 <= int(index) <= len(result.trackings):
+    if not SHIPMENT_INDEX.fullmatch(index) or not 1 <= int(index) <= len(result.trackings):
         raise LookupInvalid({"shipment": [str(_("Unknown shipment."))]})
     lang = page_language(request, result)
     context = status_context(
