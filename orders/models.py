@@ -11,6 +11,7 @@ from datetime import date
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Exists, F, OuterRef, Q
@@ -33,6 +34,26 @@ def new_webhook_secret() -> str:
 
 def new_order_public_id() -> str:
     return "ord_" + secrets.token_hex(10)
+
+
+OPENING_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+OPENING_TIME = RegexValidator(
+    r"^([01][0-9]|2[0-3]):[0-5][0-9]$", _("Opening times look like 09:00."), code="opening_time"
+)
+
+
+def validate_opening_hours(value) -> None:
+    """A list of {"day": "mon"…"sun", "open": "HH:MM", "close": "HH:MM"}."""
+    message = _('Enter a list like [{"day": "mon", "open": "09:00", "close": "18:00"}].')
+    if not isinstance(value, list):
+        raise ValidationError(message, code="opening_hours")
+    for entry in value:
+        if not isinstance(entry, dict) or set(entry) != {"day", "open", "close"}:
+            raise ValidationError(message, code="opening_hours")
+        if entry["day"] not in OPENING_DAYS or not all(isinstance(entry[k], str) for k in ("open", "close")):
+            raise ValidationError(message, code="opening_hours")
+        OPENING_TIME(entry["open"])
+        OPENING_TIME(entry["close"])
 
 
 def normalize_postal_code(value: str) -> str:
@@ -315,7 +336,9 @@ class Tracking(models.Model):
     pickup_location_name = models.CharField(_("pickup location"), max_length=200, blank=True)
     pickup_location_address = models.CharField(_("pickup address"), max_length=300, blank=True)
     # [{"day": "mon", "open": "09:00", "close": "18:00"}, …]
-    pickup_opening_hours = models.JSONField(_("pickup opening hours"), default=list, blank=True)
+    pickup_opening_hours = models.JSONField(
+        _("pickup opening hours"), default=list, blank=True, validators=[validate_opening_hours]
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -362,6 +385,17 @@ class Tracking(models.Model):
     @property
     def has_pickup_location(self) -> bool:
         return bool(self.pickup_location_name or self.pickup_location_address)
+
+    @property
+    def opening_hours(self) -> list[dict[str, str]]:
+        """The well-formed entries of `pickup_opening_hours` (data written around the validator
+        by an older version or by hand must not break a page)."""
+        hours = self.pickup_opening_hours if isinstance(self.pickup_opening_hours, list) else []
+        return [
+            {"day": str(h.get("day", "")), "open": str(h.get("open", "")), "close": str(h.get("close", ""))}
+            for h in hours
+            if isinstance(h, dict)
+        ]
 
     def visible_checkpoints(self) -> list[Checkpoint]:
         return [c for c in self.checkpoints.all() if not c.is_hidden]

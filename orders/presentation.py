@@ -72,8 +72,11 @@ def _first(trackings: Sequence[Tracking], status: str) -> Tracking | None:
     return next((t for t in trackings if t.status == status), None)
 
 
-def order_headline(order: Order, trackings: Sequence[Tracking]) -> Headline:
-    """The one-line answer to "where is my order?", most urgent news first."""
+def order_headline(order: Order, trackings: Sequence[Tracking], *, full: bool = True) -> Headline:
+    """The one-line answer to "where is my order?", most urgent news first.
+
+    Below full access it leaves out the pickup place: a shop near the shopper is personal.
+    """
     outbound = [t for t in trackings if not t.is_return]
     if order.status == OrderStatus.CANCELLED:
         return Headline("cancelled", _("Cancelled"), _("Order cancelled"), "muted")
@@ -91,7 +94,7 @@ def order_headline(order: Order, trackings: Sequence[Tracking]) -> Headline:
         )
     pickup = _first(outbound, TrackingStatus.AVAILABLE_FOR_PICKUP)
     if pickup:
-        place = pickup.pickup_location_name
+        place = pickup.pickup_location_name if full else ""
         text = _("Ready for pickup at %(place)s") % {"place": place} if place else _("Ready for pickup")
         return Headline("pickup", _("Ready for pickup"), text, "warning")
     if _first(outbound, TrackingStatus.OUT_FOR_DELIVERY):

@@ -55,7 +55,7 @@ def build_state(result: LookupResult, *, lang: str) -> WidgetState:
     order, account = result.order, result.account
     outbound = [t for t in result.trackings if not t.is_return]
     with translation.override(lang):
-        headline = presentation.order_headline(order, result.trackings)
+        headline = presentation.order_headline(order, result.trackings, full=False)  # emails get forwarded
         return WidgetState(
             account_name=account.name,
             brand_color=account.brand_color,

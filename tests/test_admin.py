@@ -333,3 +333,26 @@ def test_deleting_a_mistyped_shipment_resyncs_the_order(admin_client, order):
     stored = Order.objects.get(pk=order.pk)
     assert stored.status == "delivered"  # the one real shipment was delivered all along
     assert stored.state_version > version
+
+
+@pytest.mark.parametrize(
+    "hours",
+    [
+        "5",
+        "true",
+        '[{"day": "someday", "open": "09:00", "close": "18:00"}]',
+        '[{"day": "mon", "open": "9am"}]',
+        '[{"day": "mon", "open": "9am", "close": "18:00"}]',
+    ],
+)
+def test_malformed_opening_hours_are_a_form_error_and_nothing_is_saved(admin_client, order, hours):
+    tracking = ship(order)
+    url = reverse("admin:orders_tracking_change", args=[tracking.pk])
+    data = form_data(admin_client.get(url))
+    data.update({"pickup_location_name": "Corner Shop", "pickup_opening_hours": hours})
+    response = admin_client.post(url, data)
+    assert response.status_code == 200  # the form again, with the error
+    html = response.content.decode()
+    assert "Enter a list like" in html or "Opening times look like 09:00" in html
+    tracking.refresh_from_db()
+    assert (tracking.pickup_location_name, tracking.pickup_opening_hours) == ("", [])

@@ -169,16 +169,11 @@ def _checkpoint(checkpoint: Checkpoint, tracking: Tracking) -> dict:
 def _action_box(tracking: Tracking) -> dict | None:
     if not tracking.has_pickup_location:
         return None
-    hours = [
-        {"day": str(h.get("day", "")), "open": str(h.get("open", "")), "close": str(h.get("close", ""))}
-        for h in tracking.pickup_opening_hours or []
-        if isinstance(h, dict)
-    ]
     return {
         "type": "pickup-location",
         "label": tracking.pickup_location_name,
         "address": tracking.pickup_location_address,
-        "opening_hours": hours,
+        "opening_hours": tracking.opening_hours,
     }
 
 
@@ -217,7 +212,7 @@ def serialize(result: LookupResult) -> dict:
     """The info document for a FULL or LIMITED result (call inside translation.override)."""
     order: Order = result.order
     items = list(order.items.all()) if result.is_full else []
-    headline = presentation.order_headline(order, result.trackings)
+    headline = presentation.order_headline(order, result.trackings, full=result.is_full)
     data = {
         "access": str(result.access),
         "status": order.status,

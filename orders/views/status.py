@@ -36,6 +36,7 @@ class ShipmentCard:
     expanded: bool = False
     tone: str = "normal"
     opening_hours: list[dict] = field(default_factory=list)
+    full: bool = False  # the pickup place near the shopper is personal: full access only
 
     @property
     def shown_checkpoints(self) -> list[Checkpoint]:
@@ -47,7 +48,7 @@ class ShipmentCard:
 
     @property
     def show_pickup(self) -> bool:
-        return self.tracking.has_pickup_location and not self.tracking.is_delivered
+        return self.full and self.tracking.has_pickup_location and not self.tracking.is_delivered
 
 
 FACTORS = ("recipient_email", "recipient_postal_code")
@@ -66,13 +67,13 @@ def lookup_query(params, *, signed: bool = True) -> str:
 
 def opening_hours(tracking: Tracking) -> list[dict]:
     rows = []
-    for entry in tracking.pickup_opening_hours or []:
-        if isinstance(entry, dict) and entry.get("day") in DAY_NAMES:
+    for entry in tracking.opening_hours:
+        if entry["day"] in DAY_NAMES:
             rows.append(
                 {
                     "day": DAY_NAMES[entry["day"]],
-                    "open": entry.get("open", ""),
-                    "close": entry.get("close", ""),
+                    "open": entry["open"],
+                    "close": entry["close"],
                 }
             )
     return rows
@@ -102,6 +103,7 @@ def shipment_cards(result: LookupResult, expanded: set[int] | None) -> list[Ship
             expanded=expanded is None or index in expanded,
             tone=shipment_tone(tracking),
             opening_hours=opening_hours(tracking),
+            full=result.is_full,
         )
         for index, tracking in enumerate(result.trackings, start=1)
     ]
@@ -114,7 +116,7 @@ def status_context(
     order = result.order
     current = progress_step(result)
     with translation.override(lang):
-        headline = order_headline(order, result.trackings)
+        headline = order_headline(order, result.trackings, full=result.is_full)
         when, summary = date_line(order), shipment_summary(result.trackings)
     return {
         "result": result,
