@@ -31,7 +31,7 @@ from django.utils.translation import gettext_lazy as _
 from orders import ratelimits
 from orders.carriers import CARRIERS, normalize_tracking_number
 from orders.models import Account, Checkpoint, Order, Tracking
-from orders.signing import LinkState, SignedSubject, verify
+from orders.signing import PURPOSE_WIDGET, LinkState, SignedSubject, verify
 
 ACCOUNT_ID = re.compile(r"[0-9]{1,18}")  # ASCII digits only: "²".isdigit() is True
 PRIMARY_IDENTIFIERS = ("order_number", "external_order_id", "customer_number", "tracking_number")
@@ -211,10 +211,12 @@ def _identity(data: dict) -> str:
     return f"{account.pk if account else '*'}:{data['identifier']}:{data[data['identifier']]}".lower()
 
 
-def _signature_state(data: dict, order: Order, tracking: Tracking | None) -> LinkState:
+def _signature_state(data: dict, order: Order, tracking: Tracking | None, for_widget: bool) -> LinkState:
     subjects = [SignedSubject.for_order(order)]
     if tracking is not None:
         subjects.insert(0, SignedSubject.for_tracking(tracking))
+    if for_widget:
+        subjects.append(SignedSubject.for_order(order, PURPOSE_WIDGET))
     states = [
         verify(data["s"], subject, link_version=order.link_version, exp=data["exp"]) for subject in subjects
     ]
@@ -234,11 +236,13 @@ def resolve(
     *,
     request=None,
     api_account: Account | None = None,
+    for_widget: bool = False,
 ) -> LookupResult:
     """Find the order the parameters name and decide how much of it the caller may see.
 
     Raises LookupInvalid for malformed parameters and ratelimits.RateLimited when this client or
-    this order has had too many failed verifications.
+    this order has had too many failed verifications. `for_widget`: the caller draws the PNG
+    widget, which widget image links (signed for it alone) open too.
     """
     data = clean_params(params, default_account=api_account)
     rate = settings.LOOKUP_FAILURE_RATE
@@ -257,7 +261,7 @@ def resolve(
         elif api_account is not None:
             verified_by = "api_key"
         elif data["s"]:
-            link_state = _signature_state(data, order, tracking)
+            link_state = _signature_state(data, order, tracking, for_widget)
             verified_by = "signature" if link_state == LinkState.VALID else ""
         if limited is not None and verified_by != "signature":
             # Over the limit, only a link we signed still opens: guessing factors stops here.

@@ -283,22 +283,29 @@ class Order(models.Model):
         dates = [t.delivered_at for t in self.shipments if t.delivered_at]
         return max(dates) if dates else None
 
-    def link_params(self, *, exp: int | None = None, lang: str = "") -> dict[str, str]:
+    def link_params(
+        self, *, exp: int | None = None, lang: str = "", purpose: str = signing.PURPOSE_ORDER
+    ) -> dict[str, str]:
         """Query parameters of a signed link that opens this order without a second factor."""
         params = {"account": str(self.account_id), "order_number": self.order_number}
         if exp:
             params["exp"] = str(exp)
         if lang:
             params["lang"] = lang
-        params["s"] = signing.order_signature(self, exp=exp)
+        params["s"] = signing.order_signature(self, exp=exp, purpose=purpose)
         return params
 
     def status_url(
         self, *, kind: str = "page", exp: int | None = None, lang: str = "", absolute: bool = True, **extra
     ) -> str:
-        """A signed URL of the status page ("page"), the PNG widget ("widget") or the info API ("info")."""
+        """A signed URL of the status page ("page"), the PNG widget ("widget") or the info API ("info").
+
+        Widget URLs are signed for the widget alone: they travel through mail image proxies.
+        """
         path = reverse(LINK_URL_NAMES[kind])
-        query = urlencode({**self.link_params(exp=exp, lang=lang), **{k: str(v) for k, v in extra.items()}})
+        purpose = signing.PURPOSE_WIDGET if kind == "widget" else signing.PURPOSE_ORDER
+        params = self.link_params(exp=exp, lang=lang, purpose=purpose)
+        query = urlencode({**params, **{k: str(v) for k, v in extra.items()}})
         return f"{settings.SITE_URL if absolute else ''}{path}?{query}"
 
     def matches_email(self, email: str) -> bool:

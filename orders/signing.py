@@ -1,10 +1,11 @@
 """HMAC-signed links that open an order without asking for a second factor.
 
 The signature `s` is an HMAC-SHA256 (truncated to 192 bits, URL-safe base64) over a canonical
-message: purpose, account, the order number (or courier + tracking number for tracking links), the
-order's link version and the optional expiry `exp` (unix time). So:
+message: purpose, account, the order (id and number; or courier + tracking number for tracking
+links), the order's link version and the optional expiry `exp` (unix time). So:
 
 - changing any parameter, or the expiry, invalidates the link;
+- a widget image link (purpose "widget") opens the image only, never the page or the API;
 - staff revoke every link of an order by bumping its link version (orders.lifecycle.revoke_links);
 - keys come from SECRET_KEY; links signed with a key in SECRET_KEY_FALLBACKS keep working during
   a rotation;
@@ -29,8 +30,9 @@ if TYPE_CHECKING:  # models build their links with this module, so no runtime im
     from orders.models import Order, Tracking
 
 SIGNATURE_BYTES = 24  # 192 bits
-PURPOSE_ORDER = "order"
-PURPOSE_TRACKING = "tracking"
+PURPOSE_ORDER = "order"  # opens the order everywhere: page, info API, widget
+PURPOSE_TRACKING = "tracking"  # the same, reached through one of its shipments
+PURPOSE_WIDGET = "widget"  # opens only the PNG widget: image URLs pass through mail proxies
 # How many earlier link versions to try when telling "revoked" apart from "forged".
 REVOKED_LOOKBACK = 5
 
@@ -51,12 +53,13 @@ class SignedSubject:
     identifier: str
 
     @classmethod
-    def for_order(cls, order: Order) -> SignedSubject:
-        return cls(PURPOSE_ORDER, order.account_id, order.order_number)
+    def for_order(cls, order: Order, purpose: str = PURPOSE_ORDER) -> SignedSubject:
+        # The primary key too: a deleted order's links must not open a new one with its number.
+        return cls(purpose, order.account_id, f"{order.pk}:{order.order_number}")
 
     @classmethod
     def for_tracking(cls, tracking: Tracking) -> SignedSubject:
-        identifier = f"{tracking.carrier}:{tracking.tracking_number}"
+        identifier = f"{tracking.order_id}:{tracking.carrier}:{tracking.tracking_number}"
         return cls(PURPOSE_TRACKING, tracking.order.account_id, identifier)
 
 
@@ -67,7 +70,7 @@ def _keys() -> Iterator[str]:
 
 def _message(subject: SignedSubject, link_version: int, exp: int | None) -> bytes:
     parts = ("statuspage-link-v1", subject.purpose, str(subject.account_id), subject.identifier)
-    return "\x1f".join((*parts, str(link_version), str(exp or ""))).encode()
+    return "\x1f".join((*parts, str(link_version), "" if exp is None else str(exp))).encode()
 
 
 def _signature(key: str, message: bytes) -> str:
@@ -108,8 +111,8 @@ def verify(
     return LinkState.INVALID
 
 
-def order_signature(order: Order, *, exp: int | None = None) -> str:
-    return sign(SignedSubject.for_order(order), link_version=order.link_version, exp=exp)
+def order_signature(order: Order, *, exp: int | None = None, purpose: str = PURPOSE_ORDER) -> str:
+    return sign(SignedSubject.for_order(order, purpose), link_version=order.link_version, exp=exp)
 
 
 def tracking_signature(tracking: Tracking, *, exp: int | None = None) -> str:

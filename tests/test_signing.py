@@ -66,3 +66,29 @@ def test_tracking_links_are_bound_to_the_shipment(order):
     subject = SignedSubject.for_tracking(tracking)
     assert signing.verify(signature, subject, link_version=order.link_version, exp=None) == LinkState.VALID
     assert _verify(order, signature) == LinkState.INVALID  # not an order link
+
+
+def test_a_widget_image_link_opens_the_widget_only(client, order):
+    """Image URLs pass through mail proxies; they must not be keys to the order's details."""
+    widget_url = order.status_url(kind="widget", absolute=False)
+    query = widget_url.split("?", 1)[1]
+    assert client.get(widget_url).status_code == 200
+    assert client.get(f"/v4/track/orders/info/?{query}").status_code == 404
+    page = client.get(f"/track/?{query}")
+    assert order.recipient_name not in page.content.decode() and order.street1 not in page.content.decode()
+    # A full order link still draws the widget.
+    order_query = order.status_url(absolute=False).split("?", 1)[1]
+    assert client.get(f"/v4/track/orders/info-widget/?{order_query}").status_code == 200
+
+
+def test_links_of_a_deleted_order_do_not_open_a_new_order_with_its_number(account):
+    old = make_order(account, order_number="R-1")
+    signature = signing.order_signature(old)
+    old.delete()
+    new = make_order(account, order_number="R-1")
+    assert _verify(new, signature) == LinkState.INVALID
+
+
+def test_an_expiry_of_zero_is_not_the_same_message_as_no_expiry(order):
+    signature = signing.order_signature(order)
+    assert _verify(order, signature, exp=0) == LinkState.INVALID

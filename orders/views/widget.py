@@ -65,7 +65,7 @@ def info_widget(request):
 @png_errors
 def _draw(request):
     options = widget_cache.parse_options(request.GET)
-    result = lookup.resolve(request.GET, request=_anonymous_unless_cookie(request))
+    result = lookup.resolve(request.GET, request=_anonymous_unless_cookie(request), for_widget=True)
     if result.access == Access.NONE:
         raise Unavailable
     entry = widget_cache.entry_for(result, options)
