@@ -248,10 +248,18 @@ def resolve(
     rate = settings.LOOKUP_FAILURE_RATE
     user = getattr(request, "user", None)
     is_staff = bool(user and user.is_active and user.is_staff)
-    throttle = [f"ip:{ratelimits.client_ip(request)}" if request else "", f"id:{_identity(data)}"]
-    limited = None if is_staff or api_account else ratelimits.exceeded("lookup-failure", throttle, rate)
+    privileged = is_staff or api_account is not None
+    client = [f"ip:{ratelimits.client_ip(request)}"] if request else []
+    # Failures count against the client and the order looked up: until it is found, against the
+    # identifier as given; once found, against the order however it was named.
+    throttle = [*client, f"id:{_identity(data)}"]
+    limited = None if privileged else ratelimits.exceeded("lookup-failure", throttle, rate)
 
     order, tracking = _find(data, api_account)
+    if order is not None:
+        throttle = [*client, f"order:{order.pk}"]
+        if limited is None and not privileged:
+            limited = ratelimits.exceeded("lookup-failure", throttle, rate)
     offered_factor = bool(data["s"] or data["recipient_email"] or data["recipient_postal_code"])
     link_state = None
     verified_by = ""

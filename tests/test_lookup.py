@@ -252,3 +252,18 @@ def test_an_api_key_names_the_account_when_there_are_several(shipped):
     make_account(name="Second", slug="second")
     result = resolve({"order_number": "1001"}, api_account=shipped.account)
     assert (result.access, result.order) == (Access.FULL, shipped)
+
+
+@override_settings(LOOKUP_FAILURE_RATE="4/15m")
+def test_failures_count_against_the_order_however_it_is_named(shipped):
+    wrong = {"recipient_postal_code": "00000"}
+    ways = [
+        {"order_number": "1001"},
+        {"customer_number": "C-77"},
+        {"external_order_id": str(EXTERNAL_ID)},
+        {"tracking_number": "1Z999AA10123456784"},
+    ]
+    for i, way in enumerate(ways):
+        resolve({**way, **wrong}, request=anon(f"192.0.2.{60 + i}"))
+    with pytest.raises(RateLimited):
+        resolve({"order_number": "1001", "recipient_postal_code": "78701"}, request=anon("192.0.2.99"))
