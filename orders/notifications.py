@@ -6,7 +6,9 @@ that knows; it sends at most one email per request, listing every recent order t
 
 from __future__ import annotations
 
+import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -21,6 +23,8 @@ from django.utils.translation import gettext as _
 from orders import ratelimits
 from orders.models import Account, Order
 from orders.presentation import order_headline, short_date
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -81,5 +85,21 @@ def send_order_links(email: str, *, account: Account | None = None, lang: str = 
         reply_to=[shop.support_email] if shop and shop.support_email else None,
     )
     message.attach_alternative(render_to_string("orders/email/order_links.html", context), "text/html")
-    message.send()
+    if settings.EMAIL_LINKS_IN_BACKGROUND:
+        _outbox.submit(_deliver, message)
+    else:
+        _deliver(message)
     return len(links)
+
+
+# The page answers the same whether or not an address has orders; sending in the request would
+# make it slower (or fail, with the mail server down) exactly when it has some. Everything that
+# needs the database is done above, in the request; the thread only talks to the mail server.
+_outbox = ThreadPoolExecutor(max_workers=1, thread_name_prefix="order-links")  # one sender, in order
+
+
+def _deliver(message: EmailMultiAlternatives) -> None:
+    try:
+        message.send()
+    except Exception:
+        logger.exception("Could not send the order links email")

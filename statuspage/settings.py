@@ -200,8 +200,10 @@ EMAIL_LINK_RATE = env("EMAIL_LINK_RATE", "3/h")
 # Signed links printed by `signed_link`/admin expire after this many days (0 = never).
 SIGNED_LINK_DAYS = env_int("SIGNED_LINK_DAYS", 0)
 EMAIL_LOOKUP_DAYS = env_int("EMAIL_LOOKUP_DAYS", 90)
-# Links sent by "email me my links" expire after this many days.
+# Links sent by "email me my links" expire after this many days. They are sent from a background
+# thread, so the answer takes as long whether or not the address has orders.
 EMAILED_LINK_DAYS = env_int("EMAILED_LINK_DAYS", 30)
+EMAIL_LINKS_IN_BACKGROUND = env_bool("EMAIL_LINKS_IN_BACKGROUND", default=True)
 # APIs and webhooks: requests per API key, and how far a webhook signature's timestamp may be
 # from our clock (seconds, both directions).
 API_KEY_RATE = env("API_KEY_RATE", "1200/m")

@@ -22,3 +22,5 @@ STATIC_ROOT = None
 WHITENOISE_USE_FINDERS = True
 # Tests assert that changes show on the very next request.
 WIDGET_STATE_RECHECK = 0
+# Send "email me my links" in the request, so tests can read mail.outbox at once.
+EMAIL_LINKS_IN_BACKGROUND = False

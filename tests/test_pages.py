@@ -7,6 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.core import mail
+from django.core.mail.backends.base import BaseEmailBackend
 from django.test import override_settings
 from django.utils import timezone
 
@@ -478,6 +479,30 @@ def test_email_lookup_answers_the_same_when_nothing_is_found(client, shipped):
     assert found.status_code == nothing.status_code == 200
     assert without_csrf(found) == without_csrf(nothing)
     assert len(mail.outbox) == 1  # only the address with orders got an email
+
+
+def test_email_lookup_answers_the_same_when_the_mail_server_fails(client, shipped, settings, caplog):
+    settings.EMAIL_BACKEND = "tests.test_pages.BrokenMailServer"
+    found = client.post("/", {"mode": "email", "email": "jane.shopper@example.com"})
+    nothing = client.post("/", {"mode": "email", "email": "nobody@example.org"})
+    assert found.status_code == nothing.status_code == 200
+    assert without_csrf(found) == without_csrf(nothing)
+    assert "Could not send the order links email" in caplog.text
+
+
+def test_email_is_sent_in_the_background_in_production(client, shipped, settings):
+    from orders import notifications
+
+    settings.EMAIL_LINKS_IN_BACKGROUND = True
+    response = client.post("/", {"mode": "email", "email": "jane.shopper@example.com"})
+    assert response.status_code == 200
+    notifications._outbox.submit(lambda: None).result(timeout=10)  # the queue ahead has drained
+    assert len(mail.outbox) == 1 and "Order 1001" in mail.outbox[0].body
+
+
+class BrokenMailServer(BaseEmailBackend):
+    def send_messages(self, email_messages):
+        raise ConnectionRefusedError("SMTP server down")
 
 
 def test_email_lookup_with_htmx_swaps_in_the_answer(client, shipped):
