@@ -44,10 +44,14 @@ class Command(BaseCommand):
                 "demo is for local development only and creates an admin/admin superuser; "
                 "it refuses to run with DEBUG off."
             )
+        if "SITE_URL" not in os.environ:
+            # Signed links (printed below, emailed, in the admin) must point at this server.
+            settings.SITE_URL = base_url(addrport)
         # With the autoreloader, runserver re-executes this command in a child process:
         # only the parent prepares the database and prints the welcome text.
         if os.environ.get(DJANGO_AUTORELOAD_ENV) != "true":
             self.prepare(addrport, verbosity=options["verbosity"])
+            self.stdout.flush()  # before runserver takes over, also when output goes to a pipe or file
         call_command("runserver", addrport, use_reloader=not noreload)
 
     def prepare(self, addrport: str, verbosity: int) -> None:
@@ -59,6 +63,10 @@ class Command(BaseCommand):
         self.stdout.write("")
         self.stdout.write("Try:")
         self.stdout.write(f"  Status page  {url}/   (an order number above + its email or postal code)")
+        self.stdout.write("  Signed link  any link above: opens the order without email or postal code")
+        self.stdout.write(f"  Widget       {url}/v4/track/orders/info-widget/?…   (see `signed_link ORDER`)")
+        self.stdout.write(f"  Info API     {url}/v4/track/orders/info/?tracking_number=…")
+        self.stdout.write(f"  API docs     {url}/v1/docs")
         self.stdout.write(f"  Admin        {url}/admin/   ({DEMO_USERNAME} / {DEMO_PASSWORD})")
         self.stdout.write("")
 
