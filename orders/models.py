@@ -283,6 +283,20 @@ class Order(models.Model):
         dates = [t.delivered_at for t in self.shipments if t.delivered_at]
         return max(dates) if dates else None
 
+    @property
+    def address_lines(self) -> list[str]:
+        """The shipping address as the destination country writes it (without the recipient)."""
+        if self.country in ("US", "CA", "AU"):
+            region = " ".join(part for part in (self.state, self.postal_code) if part)
+            place = ", ".join(part for part in (self.city, region) if part)
+        elif self.country in ("GB", "IE"):
+            place = "\n".join(part for part in (self.city, self.postal_code) if part)
+        else:
+            place = " ".join(part for part in (self.postal_code, self.city) if part)
+            place = ", ".join(part for part in (place, self.state) if part)
+        lines = [self.street1, self.street2, *place.split("\n"), self.country]
+        return [line for line in lines if line]
+
     def link_params(
         self, *, exp: int | None = None, lang: str = "", purpose: str = signing.PURPOSE_ORDER
     ) -> dict[str, str]:

@@ -81,3 +81,21 @@ def test_summary_counts_outbound_packages(order):
 def test_dates_follow_the_language(lang, expected):
     with translation.override(lang):
         assert short_date(date(2024, 1, 18)) == expected
+
+
+@pytest.mark.parametrize(
+    ("fields", "lines"),
+    [
+        ({"country": "US"}, ["123 Main St", "Austin, TX 78701", "US"]),
+        (
+            {"country": "DE", "city": "Berlin", "state": "", "postal_code": "10115"},
+            ["123 Main St", "10115 Berlin", "DE"],
+        ),
+        (
+            {"country": "GB", "city": "London", "state": "", "postal_code": "SW1A 1AA"},
+            ["123 Main St", "London", "SW1A 1AA", "GB"],
+        ),
+    ],
+)
+def test_addresses_are_written_the_way_the_country_does(account, fields, lines):
+    assert make_order(account, **fields).address_lines == lines
