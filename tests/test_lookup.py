@@ -267,3 +267,16 @@ def test_failures_count_against_the_order_however_it_is_named(shipped):
         resolve({**way, **wrong}, request=anon(f"192.0.2.{60 + i}"))
     with pytest.raises(RateLimited):
         resolve({"order_number": "1001", "recipient_postal_code": "78701"}, request=anon("192.0.2.99"))
+
+
+@pytest.mark.parametrize("placeholder", ["-", "N/A", "", "  "])
+def test_a_placeholder_postal_code_is_never_a_second_factor(account, placeholder):
+    make_order(account, order_number="2001", postal_code=placeholder)
+    result = resolve({"order_number": "2001", "recipient_postal_code": placeholder or "x"}, request=anon())
+    assert result.access == Access.NONE
+
+
+def test_postal_codes_with_a_hyphen_still_match(account):
+    make_order(account, order_number="2002", country="US", postal_code="78701-1234")
+    result = resolve({"order_number": "2002", "recipient_postal_code": "78701-1234"}, request=anon())
+    assert result.access == Access.FULL
