@@ -4,10 +4,13 @@ the test is about behaviour, so fixtures obey the same rules production data doe
 from __future__ import annotations
 
 import itertools
+import os
+import uuid
 from datetime import datetime, timedelta
 
 import pytest
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.test import override_settings
 from django.utils import timezone
 
 from orders import lifecycle
@@ -88,3 +91,35 @@ def account(db) -> Account:
 @pytest.fixture
 def order(account) -> Order:
     return make_order(account)
+
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def _redis_available() -> bool:
+    import redis
+
+    try:
+        return bool(redis.Redis.from_url(REDIS_URL, socket_connect_timeout=0.5).ping())
+    except redis.RedisError:
+        return False
+
+
+@pytest.fixture
+def redis_cache():
+    """The production cache backend on the real Redis server, under a key prefix of its own.
+
+    Skipped on a machine without Redis, except in CI, where a missing Redis is a failure.
+    """
+    if not os.environ.get("CI") and not _redis_available():
+        pytest.skip(f"no Redis server at {REDIS_URL}")
+    config = {
+        "default": {
+            "BACKEND": "statuspage.redis_cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": f"test-{uuid.uuid4().hex}",
+        }
+    }
+    with override_settings(CACHES=config):  # Django rebuilds its cache handlers on this change
+        yield caches["default"]
+        caches["default"].clear()

@@ -12,7 +12,6 @@ import io
 import os
 import re
 import time
-import uuid
 from datetime import UTC, date, datetime
 from pathlib import Path
 from urllib.parse import urlencode
@@ -462,33 +461,6 @@ def test_orders_of_other_accounts_never_share_a_picture(client, account):
 
 
 # --- With Redis, as in production with several workers --------------------------------------
-
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-
-
-def _redis_available() -> bool:
-    import redis
-
-    try:
-        return bool(redis.Redis.from_url(REDIS_URL, socket_connect_timeout=0.5).ping())
-    except redis.RedisError:
-        return False
-
-
-@pytest.fixture
-def redis_cache():
-    if not _redis_available() and not os.environ.get("CI"):
-        pytest.skip(f"no Redis server at {REDIS_URL}")
-    config = {
-        "default": {
-            "BACKEND": "statuspage.redis_cache.RedisCache",  # the production backend
-            "LOCATION": REDIS_URL,
-            "KEY_PREFIX": f"test-{uuid.uuid4().hex}",
-        }
-    }
-    with override_settings(CACHES=config):
-        yield caches["default"]
-        caches["default"].clear()
 
 
 def test_redis_cache_hit_and_revocation(
