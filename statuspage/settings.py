@@ -169,15 +169,15 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", defa
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=False)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 # Site-wide "same-origin": browsers send `Origin: null` on form posts from "no-referrer" pages,
-# which Django's CSRF check rightly refuses. Pages that carry a signed link in their URL set
-# "no-referrer" themselves (orders.middleware).
+# which Django's CSRF check rightly refuses. Pages opened by a signed link (which carry it in
+# their URL) set "no-referrer" themselves (orders.views.pages).
 SECURE_REFERRER_POLICY = "same-origin"
 if env_bool("SECURE_PROXY_SSL_HEADER"):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 X_FRAME_OPTIONS = "DENY"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 262_144  # webhook bodies are capped at 256 KB
-# Rate limits: the client IP is REMOTE_ADDR, or the first X-Forwarded-For address when
-# TRUSTED_PROXY_COUNT says that many proxies in front of us append to it.
+# Rate limits: the client IP is REMOTE_ADDR or, behind TRUSTED_PROXY_COUNT proxies that each
+# append to X-Forwarded-For, the address the outermost of them saw (never the spoofable first).
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 RATELIMIT_ENABLE = env_bool("RATELIMIT_ENABLE", default=True)
 

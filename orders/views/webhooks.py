@@ -23,7 +23,8 @@ class WebhookParams(Schema):
     summary="Receive an event (nimbus, vendor or tracking)",
     description=(
         "Sign the raw body: `Statuspage-Signature: t=<unix time>,v1=<hex HMAC-SHA256 of "
-        '"<t>.<body>" with the account\'s webhook secret>`; at most 5 minutes off. Answers 200 '
+        '"<t>.<body>" with the account\'s webhook secret>`; at most WEBHOOK_TOLERANCE_SECONDS (default '
+        "300) off. Answers 200 "
         "(applied, stale or duplicate), 202 (parked until its order arrives) or 409 (rejected)."
     ),
     response={
