@@ -103,7 +103,7 @@ def test_signature_more_than_five_minutes_off_is_401(client, account, nothing_wr
     signature = webhooks.sign(account.webhook_secret, body, int(time.time()) + offset)
     response = post(client, account, None, raw=body, signature=signature)
     assert response.status_code == 401
-    assert "5 minutes" in response.json()["error"]["details"]["reason"]
+    assert "300 seconds" in response.json()["error"]["details"]["reason"]
 
 
 def test_signature_within_tolerance_is_accepted(client, account):
