@@ -17,7 +17,6 @@ resolver raises RateLimited for everything but a valid signed link (which cannot
 from __future__ import annotations
 
 import enum
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -33,7 +32,6 @@ from orders.carriers import CARRIERS, normalize_tracking_number
 from orders.models import Account, Checkpoint, Order, Tracking
 from orders.signing import PURPOSE_WIDGET, LinkState, SignedSubject, verify
 
-ACCOUNT_ID = re.compile(r"[0-9]{1,18}")  # ASCII digits only: "²".isdigit() is True
 PRIMARY_IDENTIFIERS = ("order_number", "external_order_id", "customer_number", "tracking_number")
 BOOLEAN_VALUES = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False, "": False}
 
@@ -104,12 +102,9 @@ class LookupParams(forms.Form):
             return ""  # parcelLab falls back to the order's language, then English
 
     def clean_account(self) -> Account | None:
-        value = self.cleaned_data["account"].strip()
-        if not value:
-            return None
-        lookup = {"pk": int(value)} if ACCOUNT_ID.fullmatch(value) else {"slug": value}
-        account = Account.objects.filter(**lookup).first()
-        if account is None:
+        value = self.cleaned_data["account"]
+        account = Account.objects.identified_by(value)
+        if value.strip() and account is None:
             raise ValidationError(_("Unknown account."), code="invalid_choice")
         return account
 
@@ -127,10 +122,9 @@ class LookupParams(forms.Form):
                 code="identifier",
             )
         if given[0] != "tracking_number" and not data.get("account") and not self.errors.get("account"):
-            only = list(Account.objects.all()[:2])
-            if len(only) != 1:
+            data["account"] = Account.objects.the_only_one()
+            if data["account"] is None:
                 raise ValidationError(_("The account parameter is required."), code="account_required")
-            data["account"] = only[0]
         data["identifier"] = given[0]
         return data
 

@@ -6,6 +6,7 @@ state live in `orders.lifecycle`, so every way in (admin, API, webhook, command)
 
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import date
 from urllib.parse import urlencode
@@ -61,6 +62,24 @@ def normalize_postal_code(value: str) -> str:
     return "".join((value or "").split()).upper()
 
 
+ACCOUNT_ID = re.compile(r"[0-9]{1,18}")  # ASCII digits only: "²".isdigit() is True, int("²") fails
+
+
+class AccountQuerySet(models.QuerySet):
+    def identified_by(self, value: str | None) -> Account | None:
+        """The account named by its id ("3") or its slug ("northwind"), or None."""
+        value = (value or "").strip()
+        if not value:
+            return None
+        lookup = {"pk": int(value)} if ACCOUNT_ID.fullmatch(value) else {"slug": value[:100]}
+        return self.filter(**lookup).first()
+
+    def the_only_one(self) -> Account | None:
+        """The account of a single-account deployment (which never needs it named), else None."""
+        accounts = list(self.order_by("pk")[:2])
+        return accounts[0] if len(accounts) == 1 else None
+
+
 class Account(models.Model):
     """A merchant or brand. A deployment with a single account never needs it in URLs."""
 
@@ -77,6 +96,8 @@ class Account(models.Model):
     )
     webhook_secret = models.CharField(_("webhook secret"), max_length=100, default=new_webhook_secret)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    objects = AccountQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]

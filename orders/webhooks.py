@@ -142,21 +142,17 @@ def find_account(value: str | None) -> Account:
         raise WebhookError(
             400, "validation_error", "Unknown account", field="account", reason="No such account."
         )
-    if value:
-        lookup = {"pk": int(value)} if DIGITS.fullmatch(value) else {"slug": value[:100]}
-        account = Account.objects.filter(**lookup).first()
-        if account is None:
-            raise WebhookError(
-                400, "validation_error", "Unknown account", field="account", reason="No such account."
-            )
-        return account
-    accounts = list(Account.objects.all()[:2])
-    if len(accounts) != 1:
+    account = Account.objects.identified_by(value) if value else Account.objects.the_only_one()
+    if value and account is None:
+        raise WebhookError(
+            400, "validation_error", "Unknown account", field="account", reason="No such account."
+        )
+    if account is None:
         raise WebhookError(
             400, "validation_error", "The account parameter is required",
             field="account", reason="Add ?account=<id or slug> to the webhook URL.",
         )  # fmt: skip
-    return accounts[0]
+    return account
 
 
 # --- payloads -----------------------------------------------------------------------------------

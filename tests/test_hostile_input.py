@@ -82,3 +82,17 @@ def test_non_finite_numbers_in_a_signed_webhook_are_400(client, account, number)
     assert response.json()["error"]["code"] == "validation_error"
     assert not WebhookEvent.objects.exists()
     json.loads(response.content)  # and the error itself is valid JSON
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("create_api_key", SUPERSCRIPT_TWO, "storefront"),
+        ("signed_link", "1001", "--account", SUPERSCRIPT_TWO),
+    ],
+)
+def test_commands_refuse_an_account_in_unicode_digits_clearly(tracked, command):
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match="No account with id or slug"):
+        call_command(*command)

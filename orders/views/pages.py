@@ -26,7 +26,7 @@ from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefre
 
 from orders import lookup, notifications, ratelimits
 from orders.forms import MODES, EmailLinksForm, VerifyForm, lookup_form
-from orders.lookup import ACCOUNT_ID, Access, LookupInvalid, LookupResult
+from orders.lookup import Access, LookupInvalid, LookupResult
 from orders.models import Account
 from orders.ratelimits import RateLimited
 from orders.views.status import lookup_query, status_context
@@ -90,11 +90,9 @@ def _error(request, template: str, context: dict, *, status: int) -> HttpRespons
 
 def requested_account(request) -> Account | None:
     """The shop named by `?account=` (id or slug), e.g. in a link from the shop's emails."""
-    value = request.GET.get("account", "").strip()
-    if not value:
-        return None
-    account = Account.objects.filter(**{"pk" if ACCOUNT_ID.fullmatch(value) else "slug": value}).first()
-    if account is None:
+    value = request.GET.get("account", "")
+    account = Account.objects.identified_by(value)
+    if value.strip() and account is None:
         raise LookupInvalid({"account": [str(_("Unknown account."))]})
     return account
 

@@ -17,8 +17,7 @@ class Command(BaseCommand):
         parser.add_argument("name", help="what the key is for, e.g. 'storefront' or 'order system'")
 
     def handle(self, *args, account: str, name: str, **options):
-        lookup = {"pk": int(account)} if account.isdigit() else {"slug": account}
-        found = Account.objects.filter(**lookup).first()
+        found = Account.objects.identified_by(account)
         if found is None:
             raise CommandError(f"No account with id or slug {account!r}.")
         name = name.strip()

@@ -67,17 +67,16 @@ class Command(BaseCommand):
 
     def _account(self, value: str | None) -> Account:
         if value:
-            value = value.strip()
-            account = Account.objects.filter(**{"pk" if value.isdigit() else "slug": value}).first()
+            account = Account.objects.identified_by(value)
             if account is None:
                 raise CommandError(f"No account with id or slug {value!r}.")
             return account
-        accounts = list(Account.objects.all()[:2])
-        if not accounts:
-            raise CommandError("There are no accounts yet.")
-        if len(accounts) > 1:
+        account = Account.objects.the_only_one()
+        if account is None:
+            if not Account.objects.exists():
+                raise CommandError("There are no accounts yet.")
             raise CommandError("This installation has several accounts: pass --account ID_OR_SLUG.")
-        return accounts[0]
+        return account
 
     def _language(self, value: str) -> str:
         if not value:
