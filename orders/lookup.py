@@ -29,7 +29,7 @@ from django.utils.translation import gettext_lazy as _
 
 from orders import ratelimits
 from orders.carriers import CARRIERS, normalize_tracking_number
-from orders.models import Account, Checkpoint, Order, Tracking
+from orders.models import Account, Checkpoint, Order, OrderStatus, Tracking
 from orders.signing import PURPOSE_WIDGET, LinkState, SignedSubject, verify
 
 PRIMARY_IDENTIFIERS = ("order_number", "external_order_id", "customer_number", "tracking_number")
@@ -149,6 +149,13 @@ class LookupResult:
     @property
     def found(self) -> bool:
         return self.order is not None
+
+    @property
+    def progress_step(self) -> int:
+        """The order's step, or the one shipment's when `single_tracking` narrowed the lookup."""
+        if self.params.get("single_tracking") and self.matched_tracking is not None:
+            return 5 if self.order.status == OrderStatus.DELIVERED else self.matched_tracking.step
+        return self.order.progress_step
 
     def checkpoints(self, tracking: Tracking) -> list[Checkpoint]:
         """A shipment's timeline, newest first, without hidden events unless staff or API."""

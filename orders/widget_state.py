@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 
 from orders import presentation
 from orders.lookup import Access, LookupResult
-from orders.models import Order, OrderStatus, Tracking
+from orders.models import Order, Tracking
 from orders.widget import LOGO_MAX_BYTES, ShipmentLine, WidgetState
 
 logger = logging.getLogger(__name__)
@@ -32,14 +32,6 @@ def widget_language(result: LookupResult) -> str:
     """
     account_language = result.account.default_language if result.account else ""
     return result.language or account_language or settings.LANGUAGE_CODE
-
-
-def progress_step(result: LookupResult) -> int:
-    """The order's step, or the one shipment's step when `single_tracking` narrowed the lookup."""
-    order = result.order
-    if result.params.get("single_tracking") and result.matched_tracking is not None:
-        return 5 if order.status == OrderStatus.DELIVERED else result.matched_tracking.step
-    return order.progress_step
 
 
 def as_of(result: LookupResult) -> datetime:
@@ -63,7 +55,7 @@ def build_state(result: LookupResult, *, lang: str) -> WidgetState:
             headline=headline.short,
             tone=headline.tone,
             steps=() if order.is_cancelled else tuple(presentation.step_labels()),
-            current_step=0 if order.is_cancelled else progress_step(result),
+            current_step=0 if order.is_cancelled else result.progress_step,
             date_line=presentation.date_line(order),
             shipments=tuple(_shipment_line(result, tracking) for tracking in outbound),
             summary=presentation.shipment_summary(outbound),

@@ -79,13 +79,6 @@ def opening_hours(tracking: Tracking) -> list[dict]:
     return rows
 
 
-def progress_step(result: LookupResult) -> int:
-    order = result.order
-    if result.params.get("single_tracking") and result.matched_tracking is not None:
-        return 5 if order.status == "delivered" else result.matched_tracking.step
-    return order.progress_step
-
-
 def steps(current: int) -> list[dict]:
     return [
         {"number": number, "label": label, "done": number < current, "current": number == current}
@@ -114,7 +107,7 @@ def status_context(
 ) -> dict:
     """Everything the status block shows; the words are chosen here, so in `lang`."""
     order = result.order
-    current = progress_step(result)
+    current = result.progress_step
     with translation.override(lang):
         headline = order_headline(order, result.trackings, full=result.is_full)
         when, summary = date_line(order), shipment_summary(result.trackings)
