@@ -42,6 +42,15 @@ class Access(enum.StrEnum):
     NONE = "none"
 
 
+def supported_language(raw: str | None, default: str = "") -> str:
+    """One of our languages for `raw` ("de-AT" → "de", "pt" → `default`)."""
+    raw = (raw or "")[:35].replace("_", "-")
+    try:
+        return get_supported_language_variant(raw) if raw else default
+    except LookupError:
+        return default
+
+
 class LookupInvalid(Exception):
     """The parameters themselves are wrong (a 400), with Django-style field errors."""
 
@@ -93,13 +102,8 @@ class LookupParams(forms.Form):
         return BOOLEAN_VALUES[value]
 
     def clean_lang(self) -> str:
-        value = self.cleaned_data["lang"]
-        if not value:
-            return ""
-        try:
-            return get_supported_language_variant(value.replace("_", "-"))
-        except LookupError:
-            return ""  # parcelLab falls back to the order's language, then English
+        # Unsupported: parcelLab falls back to the order's language, then English.
+        return supported_language(self.cleaned_data["lang"])
 
     def clean_account(self) -> Account | None:
         value = self.cleaned_data["account"]
@@ -149,6 +153,15 @@ class LookupResult:
     @property
     def found(self) -> bool:
         return self.order is not None
+
+    @property
+    def display_language(self) -> str:
+        """`lang`, else the order's language (full access only), else the shop's, else the site's.
+
+        For answers that must not vary with the browser (the widget's images, the info API).
+        """
+        shop = self.account.default_language if self.account else ""
+        return self.language or shop or settings.LANGUAGE_CODE
 
     @property
     def progress_step(self) -> int:

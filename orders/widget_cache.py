@@ -44,9 +44,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from orders import state_cache
-from orders.lookup import LookupResult
+from orders.lookup import LookupResult, supported_language
 from orders.widget import DEFAULT_WIDTH, MAX_WIDTH, MIN_WIDTH, THEMES, render_message, render_widget
-from orders.widget_state import build_state, widget_language
+from orders.widget_state import build_state
 
 # Bump when the renderer's output changes for the same state, to retire cached images.
 RENDERER_VERSION = "1"
@@ -116,11 +116,7 @@ def parse_options(params) -> WidgetOptions:
 
 def requested_language(params) -> str:
     """The `lang` parameter if we speak it, else the site default (for notices without an order)."""
-    raw = (params.get("lang") or "")[:35].replace("_", "-")
-    try:
-        return translation.get_supported_language_variant(raw) if raw else settings.LANGUAGE_CODE
-    except LookupError:
-        return settings.LANGUAGE_CODE
+    return supported_language(params.get("lang"), default=settings.LANGUAGE_CODE)
 
 
 def request_key(request) -> str:
@@ -165,7 +161,9 @@ def fresh_entry(key: str) -> Entry | None:
 def entry_for(result: LookupResult, options: WidgetOptions) -> Entry:
     """Build (or fetch by ETag) the image for a FULL or LIMITED result."""
     order = result.order
-    lang = widget_language(result)
+    # Not Accept-Language: mail image proxies send none or their own, and a URL that always
+    # draws the same picture caches well.
+    lang = result.display_language
     state = build_state(result, lang=lang)
     etag = _etag(order.pk, order.state_version, options, state)
     png = cache.get(_png_key(etag))

@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from django.conf import settings
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -22,16 +21,6 @@ from orders.widget import LOGO_MAX_BYTES, ShipmentLine, WidgetState
 logger = logging.getLogger(__name__)
 
 DETAIL_SEPARATOR = " · "
-
-
-def widget_language(result: LookupResult) -> str:
-    """`lang`, else the order's language (full access), else the shop's default, else English.
-
-    Accept-Language is deliberately not used: mail clients and their image proxies send none or
-    their own, and a URL that always draws the same picture caches well.
-    """
-    account_language = result.account.default_language if result.account else ""
-    return result.language or account_language or settings.LANGUAGE_CODE
 
 
 def as_of(result: LookupResult) -> datetime:

@@ -12,7 +12,7 @@ from django.test import RequestFactory
 
 from orders import lifecycle
 from orders.lookup import Access, resolve
-from orders.widget_state import alt_text, build_state, widget_language
+from orders.widget_state import alt_text, build_state
 
 from .conftest import make_order, scan, ship
 
@@ -158,11 +158,11 @@ def test_german_dates_and_language_fallbacks(shipped):
     german = build_state(signed(shipped), lang="de").date_line
     assert german != build_state(signed(shipped), lang="en").date_line
     assert "Do" in german and "15" in german  # Thursday, in German
-    assert widget_language(signed(shipped, lang="de")) == "de"
-    assert widget_language(signed(shipped)) == "en"  # the order's language
+    assert signed(shipped, lang="de").display_language == "de"
+    assert signed(shipped).display_language == "en"  # the order's language
     limited = resolve({"tracking_number": "1Z999AA10123456784"}, request=anon())
     limited.account.default_language = "fr"
-    assert widget_language(limited) == "fr"  # no order language below FULL: the shop's default
+    assert limited.display_language == "fr"  # no order language below FULL: the shop's default
 
 
 def test_alt_text_states_the_status(shipped):

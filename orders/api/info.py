@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils import translation
 from iso3166 import countries
@@ -239,12 +238,6 @@ LINK_MESSAGES = {
 }
 
 
-def _language(result: LookupResult) -> str:
-    if result.language:
-        return result.language
-    return getattr(result.account, "default_language", "") or settings.LANGUAGE_CODE
-
-
 @router.get(
     "/v4/track/orders/info/",
     url_name="info",
@@ -273,7 +266,7 @@ def order_info(request: HttpRequest, response: HttpResponse, params: Query[InfoP
         raise validation_error(field, reason, "The query parameters are invalid") from exc
     if result.access == Access.NONE:
         raise not_found(LINK_MESSAGES.get(result.link_state, NO_ORDER))
-    language = _language(result)
+    language = result.display_language
     with translation.override(language):
         data = serialize(result)
     # Rendered here rather than by django-ninja, so the very bytes can be cached for the next poll.

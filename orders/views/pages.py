@@ -26,7 +26,7 @@ from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefre
 
 from orders import lookup, notifications, ratelimits
 from orders.forms import MODES, EmailLinksForm, VerifyForm, lookup_form
-from orders.lookup import Access, LookupInvalid, LookupResult
+from orders.lookup import Access, LookupInvalid, LookupResult, supported_language
 from orders.models import Account
 from orders.ratelimits import RateLimited
 from orders.views.status import lookup_query, status_context
@@ -42,11 +42,8 @@ def page_language(request: HttpRequest, result: LookupResult | None = None) -> s
     """`lang`, then the order's language (full access only), then the browser's Accept-Language."""
     if result is not None and result.language:
         return result.language
-    raw = (request.GET.get("lang") or request.POST.get("lang") or "").replace("_", "-")
-    try:
-        return translation.get_supported_language_variant(raw) if raw else request.LANGUAGE_CODE
-    except LookupError:
-        return request.LANGUAGE_CODE
+    raw = request.GET.get("lang") or request.POST.get("lang")
+    return supported_language(raw, default=request.LANGUAGE_CODE)
 
 
 def respond(request, template: str, context: dict, *, lang: str, status: int = 200, partial: str = ""):
