@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from functools import lru_cache
 
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -99,14 +100,26 @@ def _as_of_text(moment: datetime) -> str:
 
 def _logo_bytes(account) -> bytes | None:
     """The shop's logo file, or None when unset, missing or too large (the widget then shows the
-    name alone rather than failing)."""
+    name alone rather than failing). Checked on every draw; read once per process and file."""
     if not account.logo:
         return None
+    storage, name = account.logo.storage, account.logo.name
     try:
-        if account.logo.size > LOGO_MAX_BYTES:
-            return None
-        with account.logo.open("rb") as handle:
+        size = storage.size(name)
+        where = storage.path(name)
+    except NotImplementedError:  # a remote storage: its names are unique enough
+        where = name
+    except (OSError, ValueError):
+        logger.warning("widget: cannot read logo %s of account %s", name, account.pk)
+        return None
+    return _read_logo(storage, name, where, size) if size <= LOGO_MAX_BYTES else None
+
+
+@lru_cache(maxsize=32)
+def _read_logo(storage, name: str, where: str, size: int) -> bytes | None:
+    try:
+        with storage.open(name, "rb") as handle:
             return handle.read()
     except (OSError, ValueError):
-        logger.warning("widget: cannot read logo %s of account %s", account.logo.name, account.pk)
+        logger.warning("widget: cannot read logo %s", name)
         return None
