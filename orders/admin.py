@@ -368,9 +368,7 @@ class OrderAdmin(admin.ModelAdmin):
         "mark_cancelled",
     )
 
-    # Shopper access. Later readonly fields ("signed status links", "email widget snippet") are
-    # methods on this class: define them and add their names here; both the "Links" fieldset
-    # and readonly_fields below are built from this tuple.
+    # Shopper access: both the "Links" fieldset and readonly_fields below are built from this.
     link_fields = ("link_version", "state_version", "signed_links", "widget_preview", "email_snippet")
 
     readonly_fields = ("public_id", "created_at", "updated_at", "timeline", *link_fields)
@@ -511,7 +509,7 @@ class OrderAdmin(admin.ModelAdmin):
             return
         super().save_formset(request, form, formset, change)
         if change and formset.has_changed():
-            lifecycle.update_order_details(form.instance)  # items show on the status page: new ETag
+            lifecycle.update_order_details(form.instance)  # items are shown: retire cached answers
 
     def _save_trackings(self, formset, order: Order) -> None:
         """New shipments are attached, edited ones recomputed, both through the lifecycle."""

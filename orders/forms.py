@@ -13,7 +13,9 @@ from django.utils.translation import gettext_lazy as _
 from orders.carriers import normalize_tracking_number
 from orders.models import Account
 
-MODES = ("order", "tracking", "email")
+# The lookup form's three ways to find an order, with their tab labels.
+MODE_LABELS = (("order", _("Order number")), ("tracking", _("Tracking number")), ("email", _("Email only")))
+MODES = tuple(mode for mode, _label in MODE_LABELS)
 
 
 def factor_params(value: str) -> dict[str, str]:

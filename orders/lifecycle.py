@@ -276,7 +276,7 @@ def _sync_order_delivery(order: Order, changed: Tracking | None = None) -> None:
 def update_order_details(order: Order, fields: Iterable[str] = ()) -> Order:
     """Save staff or API edits of an order's details (never its status) as a state change.
 
-    Pages and widget images are cached by state version, so an edited address or line item
+    Widget images and info API answers are cached by state version, so an edited address or item
     must bump it like any other change.
     """
     fields = [name for name in fields if name != "status"]

@@ -213,7 +213,8 @@ class Order(models.Model):
 
     # Bumped by staff to revoke every signed link issued so far (see orders.signing).
     link_version = models.PositiveIntegerField(_("link version"), default=1)
-    # Bumped by every state change; ETags of pages and widget images derive from it.
+    # Bumped by every state change; cached widget images and info API answers are valid only
+    # while it is unchanged (see orders.state_cache).
     state_version = models.PositiveIntegerField(_("state version"), default=1, editable=False)
 
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
@@ -441,9 +442,6 @@ class Tracking(models.Model):
             for h in hours
             if isinstance(h, dict)
         ]
-
-    def visible_checkpoints(self) -> list[Checkpoint]:
-        return [c for c in self.checkpoints.all() if not c.is_hidden]
 
 
 class Checkpoint(models.Model):

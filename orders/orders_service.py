@@ -98,15 +98,11 @@ class ItemData:
 
 @dataclass
 class OrderData:
-    """Source-agnostic order fields; only the keys in `given` are applied on an update."""
+    """Source-agnostic order fields; only the keys present in `fields` are applied on an update."""
 
     order_number: str = ""
     fields: dict[str, Any] = field(default_factory=dict)  # a subset of DETAIL_FIELDS
     items: list[ItemData] | None = None
-
-    @property
-    def given(self) -> set[str]:
-        return set(self.fields)
 
 
 def carrier_code(name: str | None) -> str | None:
@@ -197,7 +193,7 @@ def create_order(*, account: Account, data: OrderData, status: str = OrderStatus
 
 @transaction.atomic
 def update_details(order: Order, fields: dict[str, Any]) -> bool:
-    """Overwrite the given detail fields; bumps the state version (page/widget ETags) on change."""
+    """Overwrite the given detail fields; a change bumps the state version (retiring cached answers)."""
     changes = {
         name: value
         for name, value in fields.items()

@@ -25,7 +25,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefresh
 
 from orders import lookup, notifications, ratelimits
-from orders.forms import MODES, EmailLinksForm, VerifyForm, lookup_form
+from orders.forms import MODE_LABELS, EmailLinksForm, VerifyForm, lookup_form
 from orders.lookup import Access, LookupInvalid, LookupResult, supported_language
 from orders.models import Account
 from orders.ratelimits import RateLimited
@@ -115,7 +115,7 @@ def _home_context(request, form, account: Account | None) -> dict:
     return {
         "form": form,
         "mode": form.mode,
-        "modes": MODES,
+        "modes": MODE_LABELS,
         "account": account,
         "action": action,
         "lookup_days": settings.EMAIL_LOOKUP_DAYS,

@@ -15,8 +15,8 @@ def _trackings(record: DemoOrder) -> str:
     )
 
 
-# One (heading, value) pair per column. To show more per order (a signed status link, say),
-# append a column here; the table sizes itself.
+# One (heading, value) pair per column; the table sizes itself. Signed links are too long for a
+# column and are listed after the table.
 COLUMNS: list[tuple[str, Callable[[DemoOrder], str]]] = [
     ("Order", lambda r: r.order_number),
     ("Status", lambda r: r.status),

@@ -11,7 +11,7 @@ from django.utils.translation import get_supported_language_variant
 
 from orders.models import Account, Order
 
-# (label, Order.status_url kind): one line per link printed. The widget adds its own line here.
+# (label, Order.status_url kind): one line per link printed.
 LINK_KINDS = [
     ("Status page", "page"),
     ("Widget image", "widget"),
