@@ -34,6 +34,9 @@ from typing import Literal
 
 from PIL import Image, ImageDraw, ImageFont
 
+from orders import colors
+from orders.colors import contrast
+
 __all__ = [
     "MAX_SHIPMENT_ROWS",
     "MAX_STEPS",
@@ -52,7 +55,7 @@ __all__ = [
 ]
 
 Tone = Literal["normal", "success", "warning", "danger", "muted"]
-RGB = tuple[int, int, int]
+RGB = colors.RGB
 
 TONES: tuple[str, ...] = ("normal", "success", "warning", "danger", "muted")
 THEMES = ("light", "dark")
@@ -230,20 +233,6 @@ class _Colors:
         }.get(tone, normal or self.accent)
 
 
-def _luminance(c: RGB) -> float:
-    def channel(v: int) -> float:
-        s = v / 255
-        return s / 12.92 if s <= 0.03928 else ((s + 0.055) / 1.055) ** 2.4
-
-    r, g, b = (channel(v) for v in c)
-    return 0.2126 * r + 0.7152 * g + 0.0722 * b
-
-
-def _contrast(a: RGB, b: RGB) -> float:
-    hi, lo = sorted((_luminance(a), _luminance(b)), reverse=True)
-    return (hi + 0.05) / (lo + 0.05)
-
-
 def _mix(fg: RGB, bg: RGB, alpha: float) -> RGB:
     return (
         round(fg[0] * alpha + bg[0] * (1 - alpha)),
@@ -256,7 +245,7 @@ def _legible(color: RGB, bg: RGB, toward: RGB) -> RGB:
     """Nudge ``color`` toward ``toward`` until it reaches text contrast on ``bg``."""
     for step in range(11):
         candidate = _mix(toward, color, step / 10)
-        if _contrast(candidate, bg) >= MIN_TEXT_CONTRAST:
+        if contrast(candidate, bg) >= MIN_TEXT_CONTRAST:
             return candidate
     return toward
 
@@ -278,8 +267,8 @@ def _parse_hex(value: object) -> RGB:
 @lru_cache(maxsize=256)
 def _colors(theme_name: str, brand: RGB) -> _Colors:
     theme = _THEMES[theme_name]
-    on_brand = max((WHITE, INK), key=lambda c: _contrast(c, brand))
-    low_contrast = _contrast(brand, theme.bg) < MIN_SHAPE_CONTRAST
+    on_brand = max((WHITE, INK), key=lambda c: contrast(c, brand))
+    low_contrast = contrast(brand, theme.bg) < MIN_SHAPE_CONTRAST
     return _Colors(
         theme=theme,
         brand=brand,

@@ -12,28 +12,15 @@ from django.shortcuts import get_object_or_404
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 
+from orders import colors
 from orders.models import Account
 
 AA_TEXT = 4.5
 PAGE_BACKGROUND = "#f4f5f7"  # static/css/status.css --page: the darkest background text sits on
 
 
-def _channels(color: str) -> tuple[int, int, int]:
-    return int(color[1:3], 16), int(color[3:5], 16), int(color[5:7], 16)
-
-
-def luminance(color: str) -> float:
-    def linear(c: int) -> float:
-        c = c / 255
-        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
-
-    r, g, b = (linear(c) for c in _channels(color))
-    return 0.2126 * r + 0.7152 * g + 0.0722 * b
-
-
 def contrast(a: str, b: str) -> float:
-    hi, lo = sorted((luminance(a), luminance(b)), reverse=True)
-    return (hi + 0.05) / (lo + 0.05)
+    return colors.contrast(colors.rgb(a), colors.rgb(b))
 
 
 def text_on(color: str) -> str:
@@ -42,7 +29,7 @@ def text_on(color: str) -> str:
 
 def ink(color: str, background: str = PAGE_BACKGROUND) -> str:
     """`color`, darkened just enough to be readable as text on `background`."""
-    r, g, b = _channels(color)
+    r, g, b = colors.rgb(color)
     for step in range(101):
         f = 1 - step / 100
         candidate = f"#{round(r * f):02x}{round(g * f):02x}{round(b * f):02x}"
