@@ -180,18 +180,18 @@ def track(request):
         return _not_shown(request, result, lang=lang)
     if result.verified_by in ("email", "postal_code"):  # move the factor out of the URL
         return redirect(_signed_page_url(result))
-    expanded = None if request.GET.get("all") == "1" else set()
-    context = status_context(
-        result,
-        lang=lang,
-        query=lookup_query(request.GET, signed=result.verified_by == "signature"),
-        expanded=expanded,
-    )
+    context = _shown(request, result, lang=lang, expanded=None if request.GET.get("all") == "1" else set())
     context["verify_form"] = None if result.is_full else VerifyForm(initial=request.GET)
     response = respond(request, "orders/track.html", context, lang=lang)
     if result.verified_by == "signature":  # the URL opens the order: never pass it on
         response["Referrer-Policy"] = "no-referrer"
     return response
+
+
+def _shown(request, result: LookupResult, *, lang: str, expanded: set[int] | None) -> dict:
+    """The status block's context; its partials' URLs carry the lookup on (see lookup_query)."""
+    query = lookup_query(request.GET, signed=result.verified_by == "signature")
+    return status_context(result, lang=lang, query=query, expanded=expanded)
 
 
 def _verify(request) -> HttpResponse:
@@ -246,12 +246,7 @@ def track_status(request):
         return HttpResponseClientRefresh()
     expanded = {int(n) for n in request.GET.getlist("open") if SHIPMENT_INDEX.fullmatch(n)}
     lang = page_language(request, result)
-    context = status_context(
-        result,
-        lang=lang,
-        query=lookup_query(request.GET, signed=result.verified_by == "signature"),
-        expanded=expanded,
-    )
+    context = _shown(request, result, lang=lang, expanded=expanded)
     return respond(request, "orders/partials/_status.html", context, lang=lang)
 
 
@@ -266,11 +261,6 @@ def track_timeline(request):
     if not SHIPMENT_INDEX.fullmatch(index) or not 1 <= int(index) <= len(result.trackings):
         raise LookupInvalid({"shipment": [str(_("Unknown shipment."))]})
     lang = page_language(request, result)
-    context = status_context(
-        result,
-        lang=lang,
-        query=lookup_query(request.GET, signed=result.verified_by == "signature"),
-        expanded={int(index)},
-    )
+    context = _shown(request, result, lang=lang, expanded={int(index)})
     context["shipment"] = context["shipments"][int(index) - 1]
     return respond(request, "orders/partials/_timeline.html", context, lang=lang)
