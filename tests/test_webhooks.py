@@ -522,3 +522,19 @@ def test_parked_event_is_applied_when_staff_add_the_order_in_the_admin(client, a
     order = Order.objects.get(order_number="ord_abc123xyz")
     assert (order.status, order.trackings.get().tracking_number) == ("shipped", "1Z999AA10123456784")
     assert WebhookEvent.objects.get(event_id=FULFILLED["id"]).outcome == "applied"
+
+
+@pytest.mark.parametrize(
+    ("source", "payload"),
+    [
+        ("nimbus", event("order.delivered", "evt_late", orderId="C-1")),
+        ("vendor", event("ORDER_PLACED", "evt_late", orderId="C-1")),
+    ],
+)
+def test_events_after_a_cancellation_are_rejected_with_409(client, account, source, payload):
+    order = make_order(account, order_number="C-1", status="cancelled")
+    response = post(client, account, payload, source=source)
+    assert response.status_code == 409
+    assert WebhookEvent.objects.get(event_id="evt_late").outcome == "rejected"
+    order.refresh_from_db()
+    assert order.status == "cancelled"
