@@ -164,7 +164,6 @@ def attach_tracking(
     return tracking
 
 
-@transaction.atomic
 def record_checkpoint(
     *,
     tracking: Tracking,
@@ -185,29 +184,30 @@ def record_checkpoint(
     """
     if status not in TrackingStatus.values:
         raise TransitionError(_("Unknown tracking status “%s”.") % status)
-    # Lock the order first: refreshes of sibling shipments must not interleave.
-    order = _locked(tracking.order)
-    tracking.order = order
     identity = {"occurred_at": occurred_at, "status_code": status_code or status, "location": location}
-    try:
-        with transaction.atomic():  # the unique constraint, not a prior SELECT, decides "new"
-            checkpoint = Checkpoint.objects.create(
-                tracking=tracking,
-                status=status,
-                message=message,
-                details=details,
-                country=country,
-                estimated_delivery_date=estimated_delivery_date,
-                is_hidden=is_hidden,
-                **identity,
-            )
-    except IntegrityError:
-        return Checkpoint.objects.get(tracking=tracking, **identity), False
-    if tracking.last_event_at is None or occurred_at >= tracking.last_event_at:
-        _advance(tracking, checkpoint)  # the usual case: the newest event so far
-        _save_derived(tracking, order)
-    else:
-        _refresh(tracking, order)  # a late event: replay the history in time order
+    fields = {"message": message, "details": details, "country": country, "is_hidden": is_hidden}
+    # No savepoint of its own (a webhook applies events by the thousand): inside a caller's
+    # transaction, a failure here fails the caller's savepoint instead.
+    with transaction.atomic(savepoint=False):
+        # Lock the order first: refreshes of sibling shipments must not interleave.
+        order = _locked(tracking.order)
+        tracking.order = order
+        try:
+            with transaction.atomic():  # the unique constraint, not a prior SELECT, decides "new"
+                checkpoint = Checkpoint.objects.create(
+                    tracking=tracking,
+                    status=status,
+                    estimated_delivery_date=estimated_delivery_date,
+                    **identity,
+                    **fields,
+                )
+        except IntegrityError:
+            return Checkpoint.objects.get(tracking=tracking, **identity), False
+        if tracking.last_event_at is None or occurred_at >= tracking.last_event_at:
+            _advance(tracking, checkpoint)  # the usual case: the newest event so far
+            _save_derived(tracking, order)
+        else:
+            _refresh(tracking, order)  # a late event: replay the history in time order
     return checkpoint, True
 
 

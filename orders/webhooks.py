@@ -311,7 +311,6 @@ def _eta_for(event: WebhookEvent, number: str) -> bool:
 
 
 def _order_or_park(ctx: Context) -> Order:
-    lock_ref(ctx.account.pk, ctx.event.order_ref)
     order = find_order(ctx.account, ctx.event.order_ref)
     if order is None:
         raise Park()
@@ -339,8 +338,7 @@ def _ship(ctx: Context, order: Order, number: str, carrier: str | None, eta: dat
 def apply_order_json(ctx: Context) -> str:
     """order.created and order.updated: create or update the order, forward-only status."""
     data: NimbusOrder = ctx.data
-    lock_ref(ctx.account.pk, ctx.event.order_ref)
-    if data.trackingNumber:  # take both locks before touching any row (see lock_ref)
+    if data.trackingNumber:  # _apply holds the order's lock; the shipment's too before any row
         lock_ref(ctx.account.pk, tracking_ref(data.trackingNumber))
     order = find_order(ctx.account, ctx.event.order_ref)
     changed = False
@@ -396,7 +394,6 @@ def apply_placed(ctx: Context) -> str:
 
 def apply_tracking_update(ctx: Context) -> str:
     data: TrackingUpdate = ctx.data
-    lock_ref(ctx.account.pk, ctx.event.order_ref)
     trackings = Tracking.objects.filter(order__account=ctx.account, tracking_number=data.trackingNumber)
     code = carrier_code(data.courier)
     if code:
@@ -501,6 +498,9 @@ def parse(source: str, payload: Any) -> tuple[Envelope, EventType, Any]:
 def _apply(ctx: Context, kind: EventType) -> None:
     """Apply in a savepoint: a rejected event leaves no trace but its own row."""
     event = ctx.event
+    # Locked outside the savepoint below: rolling a savepoint back releases the advisory locks
+    # taken inside it, and a parked event must stay locked until it is committed.
+    lock_ref(ctx.account.pk, event.order_ref)
     try:
         with transaction.atomic():
             outcome = kind.apply(ctx)
@@ -536,9 +536,6 @@ def process(*, account: Account, source: str, payload: Any) -> Receipt:
         except IntegrityError:
             event = WebhookEvent.objects.get(account=account, source=source, event_id=envelope.id)
             return Receipt(DUPLICATE, event)
-        # Locked here, outside _apply's savepoint: rolling a savepoint back releases the advisory
-        # locks taken inside it, and a parked event must stay locked until it is committed.
-        lock_ref(account.pk, event.order_ref)
         _apply(Context(account, event, envelope, data), kind)
     return Receipt(event.outcome, event)
 
