@@ -123,6 +123,7 @@ def test_demo_command_prepares_everything_then_runs_the_server(settings, no_serv
     assert "http://127.0.0.1:8123/admin/" in output
     assert "NW-1004" in output
     assert "http://127.0.0.1:8123/track/?account=" in output  # signed links point at this server
+    assert "http://127.0.0.1:8123/v4/track/orders/info-widget/?account=" in output
     assert len(no_server) == 1
     assert (no_server[0]["addrport"], no_server[0]["use_reloader"]) == ("127.0.0.1:8123", False)
 

@@ -8,6 +8,8 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.autoreload import DJANGO_AUTORELOAD_ENV
 
+from orders.models import Order
+
 DEMO_USERNAME = "admin"
 DEMO_PASSWORD = "admin"  # noqa: S105 - printed to the user on purpose; demo only, see the warning
 
@@ -64,8 +66,18 @@ class Command(BaseCommand):
         self.stdout.write("Try:")
         self.stdout.write(f"  Status page  {url}/   (an order number above + its email or postal code)")
         self.stdout.write("  Signed link  any link above: opens the order without email or postal code")
-        self.stdout.write(f"  Widget       {url}/v4/track/orders/info-widget/?…   (see `signed_link ORDER`)")
-        self.stdout.write(f"  Info API     {url}/v4/track/orders/info/?tracking_number=…")
+        example = (
+            Order.objects.filter(status="shipped", trackings__isnull=False).order_by("order_number").first()
+        )
+        if example is not None:
+            number = example.trackings.order_by("id").first().tracking_number
+            self.stdout.write(
+                f"  Widget       {example.status_url(kind='widget', absolute=False).join((url, ''))}"
+            )
+            self.stdout.write(f"  Tracking     {url}/track/?tracking_number={number}   (no personal data)")
+            self.stdout.write(
+                f"  Info API     {example.status_url(kind='info', absolute=False).join((url, ''))}"
+            )
         self.stdout.write(f"  API docs     {url}/v1/docs")
         self.stdout.write(f"  Admin        {url}/admin/   ({DEMO_USERNAME} / {DEMO_PASSWORD})")
         self.stdout.write("")
