@@ -66,18 +66,12 @@ class Command(BaseCommand):
         self.stdout.write("Try:")
         self.stdout.write(f"  Status page  {url}/   (an order number above + its email or postal code)")
         self.stdout.write("  Signed link  any link above: opens the order without email or postal code")
-        example = (
-            Order.objects.filter(status="shipped", trackings__isnull=False).order_by("order_number").first()
-        )
-        if example is not None:
+        shipped = Order.objects.filter(status="shipped", trackings__isnull=False).order_by("order_number")
+        if example := shipped.first():
             number = example.trackings.order_by("id").first().tracking_number
-            self.stdout.write(
-                f"  Widget       {example.status_url(kind='widget', absolute=False).join((url, ''))}"
-            )
+            self.stdout.write(f"  Widget       {example.status_url(kind='widget')}")
             self.stdout.write(f"  Tracking     {url}/track/?tracking_number={number}   (no personal data)")
-            self.stdout.write(
-                f"  Info API     {example.status_url(kind='info', absolute=False).join((url, ''))}"
-            )
+            self.stdout.write(f"  Info API     {example.status_url(kind='info')}")
         self.stdout.write(f"  API docs     {url}/v1/docs")
         self.stdout.write(f"  Admin        {url}/admin/   ({DEMO_USERNAME} / {DEMO_PASSWORD})")
         self.stdout.write("")
