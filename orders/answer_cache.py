@@ -5,8 +5,9 @@ under a hash of its query string (plus today's date, since an ETA passing makes 
 "Delayed" without a state change, and whatever else the answer depends on, e.g. the API key),
 together with the state version of the order it was built from. It is served again only while
 `orders.state_cache` still publishes that version: any lifecycle change, a revocation included,
-retires it on the next request. Only answers that the parameters alone grant are cached (never
-"not found", never a staff session's), so serving one skips the resolver but no access check.
+retires it on the next request. Only answers that the parameters alone grant are cached
+(`LookupResult.shareable`: never "not found", never one opened by a guessable second factor,
+never a staff session's), so serving one skips the resolver but no access check.
 """
 
 from __future__ import annotations

@@ -155,6 +155,17 @@ class LookupResult:
         return self.order is not None
 
     @property
+    def shareable(self) -> bool:
+        """May the answer be cached for anyone sending the same parameters?
+
+        Yes when the URL carries its own proof (a signature; an API key, which callers put in
+        the cache key) or needs none (a tracking number alone). Not when an email address or
+        postal code opened it: a cached answer would skip the failed-guess lockout and tell a
+        guesser which guess was right. Never for staff.
+        """
+        return self.verified_by in ("signature", "api_key") or self.access == Access.LIMITED
+
+    @property
     def display_language(self) -> str:
         """`lang`, else the order's language (full access only), else the shop's, else the site's.
 

@@ -83,7 +83,7 @@ class Entry:
     lang: str
     expires_at: float  # unix time; the entry is not served after it
     exp: int | None = None  # the signed link's expiry, checked on every cache hit
-    shared: bool = True  # False for staff-only results: never cached by request, private
+    shared: bool = True  # False unless LookupResult.shareable: never cached by request, private
 
 
 def parse_options(params) -> WidgetOptions:
@@ -179,7 +179,7 @@ def entry_for(result: LookupResult, options: WidgetOptions) -> Entry:
         lang=lang,
         expires_at=time.time() + settings.WIDGET_MAX_AGE,
         exp=result.params.get("exp"),
-        shared=result.verified_by != "staff",
+        shared=result.shareable,
     )
 
 

@@ -277,6 +277,6 @@ def order_info(request: HttpRequest, response: HttpResponse, params: Query[InfoP
     )
     answer["Cache-Control"] = "private, no-store"
     answer["Content-Language"] = language
-    if result.verified_by != "staff":
+    if result.shareable:
         answer_cache.remember(cache_key, answer, order=result.order, exp=result.params.get("exp"))
     return answer
