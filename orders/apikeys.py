@@ -79,6 +79,11 @@ def _cache_key(digest: str) -> str:
     return f"apikey:{digest}"
 
 
+def forget(api_key: ApiKey) -> None:
+    """Stop accepting a deleted key at once (its account was deleted, say)."""
+    cache.delete(_cache_key(api_key.key_hash))
+
+
 def revoke(api_key: ApiKey) -> ApiKey:
     if api_key.revoked_at is None:
         api_key.revoked_at = timezone.now()

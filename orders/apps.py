@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_delete
 from django.utils.translation import gettext_lazy as _
 
 
@@ -6,3 +7,11 @@ class OrdersConfig(AppConfig):
     name = "orders"
     verbose_name = _("Orders")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        # Deletions, cascades included, must retire what the cache remembers about the rows.
+        from orders import apikeys, state_cache
+        from orders.models import ApiKey, Order
+
+        post_delete.connect(lambda instance, **kw: state_cache.forget(instance.pk), sender=Order, weak=False)
+        post_delete.connect(lambda instance, **kw: apikeys.forget(instance), sender=ApiKey, weak=False)

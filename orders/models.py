@@ -39,7 +39,7 @@ def new_order_public_id() -> str:
 
 OPENING_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 OPENING_TIME = RegexValidator(
-    r"^([01][0-9]|2[0-3]):[0-5][0-9]$", _("Opening times look like 09:00."), code="opening_time"
+    r"^([01][0-9]|2[0-3]):[0-5][0-9]\Z", _("Opening times look like 09:00."), code="opening_time"
 )
 
 

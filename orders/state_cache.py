@@ -21,6 +21,11 @@ def publish(order_id: int, state_version: int) -> None:
     transaction.on_commit(lambda: cache.set(state_key(order_id), state_version, STATE_TIMEOUT))
 
 
+def forget(order_id: int) -> None:
+    """A deleted order has no state: every answer cached for it is retired once this commits."""
+    transaction.on_commit(lambda: cache.delete(state_key(order_id)))
+
+
 def current(order_id: int) -> int | None:
     return cache.get(state_key(order_id))
 

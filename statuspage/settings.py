@@ -157,6 +157,7 @@ EMAIL_PORT = env_int("EMAIL_PORT", 25)
 EMAIL_HOST_USER = env("EMAIL_HOST_USER")
 EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS")
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)  # seconds; a hanging mail server must not stall sending
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Order status <orders@localhost>")
 
 # --- Security -------------------------------------------------------------------------------

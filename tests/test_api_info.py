@@ -271,3 +271,11 @@ def test_an_api_keys_answer_is_never_served_without_the_key(client, shipped, key
     assert keyed["access"] == "full" and anonymous["access"] == "limited"
     assert "Hub 7" in json.dumps(keyed) and "Hub 7" not in json.dumps(anonymous)
     assert "recipient_name" not in anonymous
+
+
+def test_a_deleted_orders_cached_answer_is_gone(client, shipped, django_capture_on_commit_callbacks):
+    url = shipped.status_url(kind="info", absolute=False)
+    assert client.get(url).status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):
+        shipped.delete()
+    assert client.get(url).status_code == 404

@@ -85,3 +85,10 @@ def test_revoking_in_the_admin_stops_the_key(admin_client, account):
     )
     assert response.status_code == 302
     assert apikeys.verify(new.secret) is None
+
+
+def test_a_deleted_key_stops_working_at_once(account):
+    new = apikeys.create_key(account=account, name="storefront")
+    assert apikeys.verify(new.secret) is not None  # now remembered in the cache
+    new.api_key.delete()
+    assert apikeys.verify(new.secret) is None

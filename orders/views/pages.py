@@ -161,7 +161,9 @@ def _email_links(request, form: EmailLinksForm, *, lang: str) -> HttpResponse:
     email = form.cleaned_data["email"]
     notifications.throttle(email, ip=ratelimits.client_ip(request))
     with translation.override(lang):
-        notifications.send_order_links(email, account=form.chosen_account(), lang=request.GET.get("lang", ""))
+        notifications.send_order_links(
+            email, account=form.chosen_account(), lang=supported_language(request.GET.get("lang"))
+        )
     context = {"account": form.account}
     return respond(
         request, "orders/links_sent.html", context, lang=lang, partial="orders/partials/_links_sent.html"
