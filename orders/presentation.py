@@ -67,8 +67,8 @@ def shipment_tone(tracking: Tracking) -> str:
     return TONE_FOR_STATUS.get(tracking.status, "normal")
 
 
-def _first(trackings: Sequence[Tracking], status: str) -> Tracking | None:
-    return next((t for t in trackings if t.status == status), None)
+def _with_status(trackings: Sequence[Tracking], status: str) -> list[Tracking]:
+    return [t for t in trackings if t.status == status]
 
 
 def order_headline(order: Order, trackings: Sequence[Tracking], *, full: bool = True) -> Headline:
@@ -87,17 +87,45 @@ def order_headline(order: Order, trackings: Sequence[Tracking], *, full: bool = 
         return Headline(
             "exception", _("Delivery problem"), _("There is a problem with your delivery"), "danger"
         )
-    if _first(outbound, TrackingStatus.FAILED_ATTEMPT):
-        return Headline(
-            "failed_attempt", _("Delivery attempt failed"), _("Delivery attempt failed"), "warning"
+    # News about some of several packages says how many ("1 of 2 packages out for delivery"), so
+    # it does not contradict the progress bar, which follows the least advanced package.
+    failed = _with_status(outbound, TrackingStatus.FAILED_ATTEMPT)
+    if failed:
+        whole = _("Delivery attempt failed")
+        part = {"count": len(failed), "total": len(outbound)}
+        short, text = (
+            (whole, whole)
+            if len(failed) == len(outbound)
+            else (
+                _("%(count)d of %(total)d: attempt failed") % part,
+                _("Delivery attempt failed for %(count)d of %(total)d packages") % part,
+            )
         )
-    pickup = _first(outbound, TrackingStatus.AVAILABLE_FOR_PICKUP)
-    if pickup:
-        place = pickup.pickup_location_name if full else ""
-        text = _("Ready for pickup at %(place)s") % {"place": place} if place else _("Ready for pickup")
-        return Headline("pickup", _("Ready for pickup"), text, "warning")
-    if _first(outbound, TrackingStatus.OUT_FOR_DELIVERY):
-        return Headline("out_for_delivery", _("Out for delivery"), _("Out for delivery"), "normal")
+        return Headline("failed_attempt", short, text, "warning")
+    pickups = _with_status(outbound, TrackingStatus.AVAILABLE_FOR_PICKUP)
+    if pickups:
+        place = pickups[0].pickup_location_name if full else ""
+        part = {"count": len(pickups), "total": len(outbound), "place": place}
+        if len(pickups) == len(outbound):
+            short = _("Ready for pickup")
+            text = _("Ready for pickup at %(place)s") % part if place else short
+        else:
+            short = _("%(count)d of %(total)d ready for pickup") % part
+            text = (
+                _("%(count)d of %(total)d packages ready for pickup at %(place)s") % part
+                if place
+                else _("%(count)d of %(total)d packages ready for pickup") % part
+            )
+        return Headline("pickup", short, text, "warning")
+    delivering = _with_status(outbound, TrackingStatus.OUT_FOR_DELIVERY)
+    if delivering:
+        part = {"count": len(delivering), "total": len(outbound)}
+        if len(delivering) == len(outbound):
+            short = text = _("Out for delivery")
+        else:
+            short = _("%(count)d of %(total)d out for delivery") % part
+            text = _("%(count)d of %(total)d packages out for delivery") % part
+        return Headline("out_for_delivery", short, text, "normal")
     if order.is_delayed:
         return Headline("delayed", _("Delayed"), _("Delayed"), "warning")
     eta = order.current_eta

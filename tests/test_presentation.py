@@ -99,3 +99,21 @@ def test_dates_follow_the_language(lang, expected):
 )
 def test_addresses_are_written_the_way_the_country_does(account, fields, lines):
     assert make_order(account, **fields).address_lines == lines
+
+
+@pytest.mark.parametrize(
+    ("status", "short", "text"),
+    [
+        ("out_for_delivery", "1 of 2 out for delivery", "1 of 2 packages out for delivery"),
+        ("available_for_pickup", "1 of 2 ready for pickup", "1 of 2 packages ready for pickup"),
+        ("failed_attempt", "1 of 2: attempt failed", "Delivery attempt failed for 1 of 2 packages"),
+    ],
+)
+def test_news_about_one_of_several_packages_says_how_many(order, status, short, text):
+    ups, amazon = ship(order, "1Z999AA10123456784"), ship(order, "TBA123456789000")
+    scan(ups, "in_transit", days_ago(1))
+    scan(amazon, status, days_ago(0.1))
+    result = headline(order)
+    assert (result.short, result.text) == (short, text)
+    scan(ups, status, days_ago(0.05), location="Elsewhere")
+    assert headline(order).short in ("Out for delivery", "Ready for pickup", "Delivery attempt failed")

@@ -74,7 +74,7 @@ def test_order_number_lookup_show_all_screenshot_and_accessibility(page, live_se
     page.get_by_role("button", name="Find my order").click()
     page.wait_for_url(re.compile(r"/track/\?account="))
     assert "example.com" not in page.url
-    assert page.locator("#headline").inner_text() == "Ready for pickup at Corner Market"
+    assert page.locator("#headline").inner_text() == "1 of 2 packages ready for pickup at Corner Market"
     assert page.get_by_text("Step 4 of 5: Out for delivery").count() == 1
     timeline = page.locator("#timeline-1 li.event")
     assert timeline.count() == 3
