@@ -12,7 +12,10 @@ opened by a signed link, which has no form, sends "no-referrer" itself (orders.v
 
 from __future__ import annotations
 
+from functools import wraps
+
 from django.conf import settings
+from django.middleware.locale import LocaleMiddleware as DjangoLocaleMiddleware
 
 CONTENT_SECURITY_POLICY = "; ".join(
     (
@@ -42,3 +45,25 @@ class SecurityHeadersMiddleware:
             response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         response.headers.setdefault("X-Robots-Tag", "noindex, nofollow")
         return response
+
+
+class LocaleMiddleware(DjangoLocaleMiddleware):
+    """Django's, except for answers marked `language_independent` (the widget's images, the info
+    API): they never depend on Accept-Language, and a `Vary` on it would split shared caches."""
+
+    def process_response(self, request, response):
+        if getattr(response, "language_independent", False):
+            return response
+        return super().process_response(request, response)
+
+
+def language_independent(view):
+    """Mark the view's responses as the same whatever language the browser asks for."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        response = view(*args, **kwargs)
+        response.language_independent = True
+        return response
+
+    return wrapper

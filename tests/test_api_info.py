@@ -279,3 +279,10 @@ def test_a_deleted_orders_cached_answer_is_gone(client, shipped, django_capture_
     with django_capture_on_commit_callbacks(execute=True):
         shipped.delete()
     assert client.get(url).status_code == 404
+
+
+def test_answers_do_not_vary_with_the_browser_language(client, shipped):
+    url = shipped.status_url(kind="info", absolute=False)
+    first, again = client.get(url, HTTP_ACCEPT_LANGUAGE="de"), client.get(url, HTTP_ACCEPT_LANGUAGE="fr")
+    assert first.content == again.content and first["Content-Language"] == "en"
+    assert "Accept-Language" not in first.get("Vary", "") and "Accept-Language" not in again.get("Vary", "")

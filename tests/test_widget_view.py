@@ -554,3 +554,12 @@ def test_a_change_shows_within_the_recheck_window(
     later = time.time() + 6
     monkeypatch.setattr(widget_cache.time, "time", lambda: later)
     assert client.get(url).status_code == 404
+
+
+def test_images_do_not_vary_with_the_browser_language(client, account):
+    """The picture depends on `lang` and the order, never on Accept-Language: shared caches
+    (mail image proxies, CDNs) must not keep one copy per browser language."""
+    url = widget_url(in_transit(account))
+    german, french = (client.get(url, HTTP_ACCEPT_LANGUAGE=lang) for lang in ("de", "fr"))
+    assert german.content == french.content
+    assert "Accept-Language" not in german.get("Vary", "")

@@ -258,7 +258,9 @@ def order_info(request: HttpRequest, response: HttpResponse, params: Query[InfoP
     key_id = str(request.api_key.pk) if api_account is not None else ""
     cache_key = answer_cache.request_key("info", request, key_id)
     if (cached := answer_cache.fresh(cache_key)) is not None:
-        return cached.response()
+        response = cached.response()
+        response.language_independent = True  # see orders.middleware.LocaleMiddleware
+        return response
     try:
         result = lookup.resolve(request.GET, request=request, api_account=api_account)
     except lookup.LookupInvalid as exc:
@@ -275,6 +277,7 @@ def order_info(request: HttpRequest, response: HttpResponse, params: Query[InfoP
         RENDERER.render(request, payload, response_status=200),
         content_type=f"{RENDERER.media_type}; charset={RENDERER.charset}",
     )
+    answer.language_independent = True  # see orders.middleware.LocaleMiddleware
     answer["Cache-Control"] = "private, no-store"
     answer["Content-Language"] = language
     if result.shareable:

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_safe
 
 from orders import lookup, widget_cache
 from orders.lookup import Access, LookupInvalid
+from orders.middleware import language_independent
 from orders.ratelimits import RateLimited
 from orders.widget_cache import Entry, WidgetInvalid
 
@@ -57,6 +58,7 @@ def png_errors(view):
 
 
 @require_safe
+@language_independent
 def info_widget(request):
     entry = widget_cache.fresh_entry(widget_cache.request_key(request))  # no parsing, no database
     return _png(request, entry) if entry else _draw(request)
