@@ -248,6 +248,20 @@ def _signature_state(data: dict, order: Order, tracking: Tracking | None, for_wi
     return next((state for state in states if state != LinkState.INVALID), LinkState.INVALID)
 
 
+def _vouched(
+    data: dict, order: Order, tracking: Tracking | None, is_staff: bool, api_account, for_widget: bool
+) -> tuple[str, LinkState | None]:
+    """Who vouches for the caller before any second factor: staff, an API key or a signed link."""
+    if is_staff:
+        return "staff", None
+    if api_account is not None:
+        return "api_key", None
+    if data["s"]:
+        state = _signature_state(data, order, tracking, for_widget)
+        return ("signature" if state == LinkState.VALID else ""), state
+    return "", None
+
+
 def _second_factor(data: dict, order: Order) -> str:
     if data["recipient_email"] and order.matches_email(data["recipient_email"]):
         return "email"
@@ -285,24 +299,15 @@ def resolve(
         throttle = [*client, f"order:{order.pk}"]
         if limited is None and not privileged:
             limited = ratelimits.exceeded("lookup-failure", throttle, rate)
-    offered_factor = bool(data["s"] or data["recipient_email"] or data["recipient_postal_code"])
-    link_state = None
-    verified_by = ""
+    verified_by, link_state = "", None
     if order is not None:
-        if is_staff:
-            verified_by = "staff"
-        elif api_account is not None:
-            verified_by = "api_key"
-        elif data["s"]:
-            link_state = _signature_state(data, order, tracking, for_widget)
-            verified_by = "signature" if link_state == LinkState.VALID else ""
-        if limited is not None and verified_by != "signature":
-            # Over the limit, only a link we signed still opens: guessing factors stops here.
-            raise limited
-        verified_by = verified_by or _second_factor(data, order)
-    elif limited is not None:
-        raise limited
+        verified_by, link_state = _vouched(data, order, tracking, is_staff, api_account, for_widget)
+    if limited is not None and verified_by != "signature":
+        raise limited  # over the limit, only a link we signed still opens: guessing stops here
+    if order is not None and not verified_by:
+        verified_by = _second_factor(data, order)
 
+    offered_factor = bool(data["s"] or data["recipient_email"] or data["recipient_postal_code"])
     if offered_factor and not verified_by and link_state not in (LinkState.EXPIRED, LinkState.REVOKED):
         ratelimits.hit("lookup-failure", throttle, rate)
 
