@@ -11,7 +11,7 @@ which shrugs off other load on the machine. The target: widget ≥ 80 % of trivi
 
 A second baseline, `/bench/cache-read`, is the trivial view plus one read from the cache: what
 a hit would cost if every request re-checked the order's published state version
-(WIDGET_STATE_RECHECK=0). With the default one-second recheck window most hits skip that read.
+(CACHE_RECHECK_SECONDS=0). With the default one-second recheck window most hits skip that read.
 
 Caches measured: Redis (as in production with several workers; CACHE_URL, default db 14,
 flushed first) and local memory (each worker warms its own copy).

@@ -1,20 +1,29 @@
-"""Rendered answers cached per request, valid exactly as long as the order's state is.
+"""Answers cached per request, valid exactly as long as the order's state is.
 
-A storefront polls the info API with the same parameters over and over. Each answer is kept
-under a hash of its query string (plus today's date, since an ETA passing makes an order
-"Delayed" without a state change, and whatever else the answer depends on, e.g. the API key),
-together with the state version of the order it was built from. It is served again only while
-`orders.state_cache` still publishes that version: any lifecycle change, a revocation included,
-retires it on the next request. Only answers that the parameters alone grant are cached
+Email clients reopen the same widget image, storefronts poll the info API with the same
+parameters. Each answer is kept under a hash of its query string (plus today's date, since an
+ETA passing makes an order "Delayed" without a state change, and whatever else the answer
+depends on, e.g. an API key), together with the state version of the order it was built from.
+It is served again only while `orders.state_cache` still publishes that version: any lifecycle
+change, a revocation included, retires it. Only answers the parameters alone grant are cached
 (`LookupResult.shareable`: never "not found", never one opened by a guessable second factor,
 never a staff session's), so serving one skips the resolver but no access check.
+
+Each process also keeps its recent answers in memory. A local copy is served after one cache
+round trip that reads the answer's tag and the order's state version together, or with none at
+all while it was confirmed less than `CACHE_RECHECK_SECONDS` ago (default 1 s: a change shows
+within that second, far inside the time browsers and mail proxies keep an image anyway).
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
+import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
+from typing import Protocol
 
 from django.conf import settings
 from django.core.cache import cache
@@ -22,20 +31,45 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
 from orders import state_cache
-from orders.models import Order
 
-TIMEOUT = 300
+LOCAL_ANSWERS = 256  # per process; a widget image is at most ~40 KB
+
+logger = logging.getLogger(__name__)
+
+
+class Cacheable(Protocol):
+    order_id: int
+    state_version: int
+    tag: str  # names the content: the widget's ETag, a digest of a JSON body
+    expires_at: float  # unix time; never served after it
+    exp: int | None  # a signed link's expiry, checked on every hit
 
 
 @dataclass(frozen=True)
 class Answer:
+    """A rendered HTTP answer (the info API's JSON)."""
+
     order_id: int
     state_version: int
+    tag: str
     body: bytes
     content_type: str
     headers: tuple[tuple[str, str], ...]
-    expires_at: float  # unix time
-    exp: int | None = None  # a signed link's expiry, checked on every hit
+    expires_at: float
+    exp: int | None = None
+
+    @classmethod
+    def of(cls, response: HttpResponse, *, order, exp: int | None, timeout: int) -> Answer:
+        return cls(
+            order_id=order.pk,
+            state_version=order.state_version,
+            tag=hashlib.sha256(response.content).hexdigest()[:32],
+            body=response.content,
+            content_type=response["Content-Type"],
+            headers=tuple((name, value) for name, value in response.items() if name != "Content-Type"),
+            expires_at=time.time() + timeout,
+            exp=exp,
+        )
 
     def response(self) -> HttpResponse:
         response = HttpResponse(self.body, content_type=self.content_type)
@@ -47,7 +81,7 @@ class Answer:
 def request_key(scope: str, request: HttpRequest, *context: str) -> str | None:
     """The cache key of this request, or None when its answer must not be shared.
 
-    A request carrying a session cookie may be staff, whose answers differ (hidden events).
+    A request carrying a session cookie may be staff's, whose answers differ (hidden events).
     """
     if settings.SESSION_COOKIE_NAME in request.COOKIES:
         return None
@@ -57,32 +91,75 @@ def request_key(scope: str, request: HttpRequest, *context: str) -> str | None:
     return f"answer:{scope}:" + hashlib.sha256(material.encode()).hexdigest()[:40]  # no personal data
 
 
-def fresh(key: str | None) -> Answer | None:
-    """The cached answer if the order has not changed since it was built: no database."""
+def fresh(key: str | None):
+    """The cached answer if its order has not changed since it was built: no database.
+
+    A cache that is down must not take the answer down: the caller builds it afresh instead.
+    """
     if key is None:
         return None
-    answer = cache.get(key)
-    if answer is None or state_cache.current(answer.order_id) != answer.state_version:
-        return None
     now = time.time()
+    try:
+        answer, checked_at = _local.get(key)
+        if answer is not None and now - checked_at >= settings.CACHE_RECHECK_SECONDS:
+            state = state_cache.state_key(answer.order_id)
+            shared = cache.get_many([_tag_key(key), state])
+            if (shared.get(_tag_key(key)), shared.get(state)) != (answer.tag, answer.state_version):
+                return None
+            _local.put(key, answer, checked_at=now)
+        elif answer is None:
+            answer = cache.get(key)
+            if answer is None or state_cache.current(answer.order_id) != answer.state_version:
+                return None
+            _local.put(key, answer, checked_at=now)
+    except Exception:
+        logger.warning("answer cache unavailable", exc_info=True)
+        return None
     if answer.expires_at <= now or (answer.exp is not None and answer.exp <= now):
         return None
     return answer
 
 
-def remember(key: str | None, response: HttpResponse, *, order: Order, exp: int | None = None) -> None:
-    """Keep `response` for later requests with the same key (only 200s are worth it)."""
-    if key is None or response.status_code != 200:
+def remember(key: str | None, answer: Cacheable, *, timeout: int) -> None:
+    """Keep `answer` for later requests with the same key."""
+    if key is None:
         return
-    state_cache.remember(order.pk, order.state_version)
-    headers = tuple((name, value) for name, value in response.items() if name != "Content-Type")
-    answer = Answer(
-        order_id=order.pk,
-        state_version=order.state_version,
-        body=response.content,
-        content_type=response["Content-Type"],
-        headers=headers,
-        expires_at=time.time() + TIMEOUT,
-        exp=exp,
-    )
-    cache.set(key, answer, TIMEOUT)
+    state_cache.remember(answer.order_id, answer.state_version)
+    cache.set_many({key: answer, _tag_key(key): answer.tag}, timeout)
+    _local.put(key, answer, checked_at=time.time())
+
+
+def _tag_key(key: str) -> str:
+    return f"{key}:tag"
+
+
+class _LocalAnswers:
+    """A small per-process LRU; a copy is only served while the shared cache agrees with it."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self.entries: OrderedDict[str, tuple[Cacheable, float]] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: str) -> tuple[Cacheable | None, float]:
+        """The answer and when it was last confirmed against the shared cache."""
+        with self.lock:
+            found = self.entries.get(key)
+            if found is None:
+                return None, 0.0
+            self.entries.move_to_end(key)
+            return found
+
+    def put(self, key: str, answer: Cacheable, checked_at: float) -> None:
+        with self.lock:
+            self.entries[key] = (answer, checked_at)
+            self.entries.move_to_end(key)
+            while len(self.entries) > self.size:
+                self.entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.entries.clear()
+
+
+_local = _LocalAnswers(LOCAL_ANSWERS)

@@ -191,9 +191,10 @@ AUTH_PASSWORD_VALIDATORS = [
 
 # --- Status page behaviour ------------------------------------------------------------------
 WIDGET_MAX_AGE = env_int("WIDGET_MAX_AGE", 300)
-# Seconds a worker serves a cached widget image it confirmed against the shared cache without
-# asking again: bounds how long a change (or a revoked link) takes to show. 0 = ask every time.
-WIDGET_STATE_RECHECK = float(env("WIDGET_STATE_RECHECK", "1"))
+# Seconds a worker serves a cached answer (widget image, info API) it confirmed against the shared
+# cache without asking again: bounds how long a change (or a revoked link) takes to show in other
+# workers. 0 = ask every time.
+CACHE_RECHECK_SECONDS = float(env("CACHE_RECHECK_SECONDS", "1"))
 # Rate limits ("count/period", period in s, m, h or d): failed order verifications per client IP
 # and per looked-up order, and "email me my links" requests per address and per IP.
 LOOKUP_FAILURE_RATE = env("LOOKUP_FAILURE_RATE", "10/15m")

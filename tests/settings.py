@@ -21,6 +21,6 @@ MEDIA_ROOT = BASE_DIR / ".test-media"  # noqa: F405
 STATIC_ROOT = None
 WHITENOISE_USE_FINDERS = True
 # Tests assert that changes show on the very next request.
-WIDGET_STATE_RECHECK = 0
+CACHE_RECHECK_SECONDS = 0
 # Send "email me my links" in the request, so tests can read mail.outbox at once.
 EMAIL_LINKS_IN_BACKGROUND = False

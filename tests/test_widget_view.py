@@ -24,7 +24,7 @@ from django.test import override_settings
 from django.urls import reverse
 from PIL import Image, ImageChops, ImageStat
 
-from orders import lifecycle, widget_cache
+from orders import answer_cache, lifecycle, widget_cache
 from orders.models import Order
 from orders.widget import step_centers, widget_height
 
@@ -470,7 +470,7 @@ def test_redis_cache_hit_and_revocation(
     url = widget_url(order)
     first = client.get(url)
     redis_cache.close()  # another worker: a fresh connection and none of this process's entries
-    widget_cache._local.clear()
+    answer_cache._local.clear()
     with django_assert_num_queries(0):
         assert client.get(url).content == first.content
     assert len(renders) == 1
@@ -543,8 +543,8 @@ def test_admin_order_page_previews_the_widget_and_offers_an_email_snippet(client
 def test_a_change_shows_within_the_recheck_window(
     client, account, settings, monkeypatch, django_capture_on_commit_callbacks
 ):
-    """Between confirmations a worker trusts its copy, for at most WIDGET_STATE_RECHECK seconds."""
-    settings.WIDGET_STATE_RECHECK = 5
+    """Between confirmations a worker trusts its copy, for at most CACHE_RECHECK_SECONDS seconds."""
+    settings.CACHE_RECHECK_SECONDS = 5
     order = in_transit(account)
     url = widget_url(order)
     assert client.get(url).status_code == 200
@@ -552,7 +552,7 @@ def test_a_change_shows_within_the_recheck_window(
         lifecycle.revoke_links(order)
     assert client.get(url).status_code == 200  # within the window: the confirmed copy
     later = time.time() + 6
-    monkeypatch.setattr(widget_cache.time, "time", lambda: later)
+    monkeypatch.setattr(answer_cache.time, "time", lambda: later)
     assert client.get(url).status_code == 404
 
 

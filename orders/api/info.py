@@ -23,6 +23,7 @@ from orders.models import STEP_FOR_STATUS, Checkpoint, LineItem, Order, Tracking
 from orders.signing import LinkState
 
 router = Router(tags=["Order status info"])
+ANSWER_TIMEOUT = 300  # seconds an unchanged answer is kept for polling storefronts
 RENDERER = JSONRenderer()  # django-ninja's own, so cached and fresh answers are byte-identical
 
 # parcelLab's lifecycle_status vocabulary for our tracking statuses.
@@ -281,5 +282,8 @@ def order_info(request: HttpRequest, response: HttpResponse, params: Query[InfoP
     answer["Cache-Control"] = "private, no-store"
     answer["Content-Language"] = language
     if result.shareable:
-        answer_cache.remember(cache_key, answer, order=result.order, exp=result.params.get("exp"))
+        cached = answer_cache.Answer.of(
+            answer, order=result.order, exp=result.params.get("exp"), timeout=ANSWER_TIMEOUT
+        )
+        answer_cache.remember(cache_key, cached, timeout=ANSWER_TIMEOUT)
     return answer
