@@ -60,6 +60,9 @@ def hit(scope: str, values: list[str], rate: str) -> None:
 
 
 def consume(scope: str, values: list[str], rate: str) -> None:
-    """Check then count: for actions limited whether or not they succeed (e.g. sending email)."""
-    check(scope, values, rate)
-    hit(scope, values, rate)
+    """Count, and refuse past the limit: for actions limited whether or not they succeed (sending
+    email, API calls). One atomic increment per value, so concurrent requests cannot slip past."""
+    for value in filter(None, values):
+        usage = _usage(scope, value, rate, increment=True)
+        if usage and usage["should_limit"]:
+            raise RateLimited(usage["time_left"])
