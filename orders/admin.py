@@ -28,6 +28,7 @@ from orders import apikeys, lifecycle, orders_service, widget_embed, widget_stat
 from orders.carriers import CARRIER_CHOICES, detect_carrier, normalize_tracking_number
 from orders.lifecycle import TransitionError
 from orders.models import (
+    ORDER_DETAIL_FIELDS,
     PROGRESS_STEPS,
     Account,
     ApiKey,
@@ -132,26 +133,7 @@ class OrderAdminForm(forms.ModelForm):
 
     class Meta:
         model = Order
-        fields = (
-            "account",
-            "order_number",
-            "status",
-            "language",
-            "notes",
-            "external_order_id",
-            "customer_number",
-            "recipient_name",
-            "recipient_email",
-            "recipient_phone",
-            "street1",
-            "street2",
-            "city",
-            "state",
-            "postal_code",
-            "country",
-            "order_date",
-            "estimated_delivery_date",
-        )
+        fields = ("account", "order_number", "status", *ORDER_DETAIL_FIELDS)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -374,7 +356,10 @@ class OrderAdmin(admin.ModelAdmin):
     readonly_fields = ("public_id", "created_at", "updated_at", "timeline", *link_fields)
     fieldsets = (
         (None, {"fields": ("account", "order_number", "status", "language", "notes")}),
-        (_("Identifiers"), {"fields": ("public_id", "external_order_id", "customer_number")}),
+        (
+            _("Identifiers"),
+            {"fields": ("public_id", "external_order_id", "external_reference", "customer_number")},
+        ),
         (_("Recipient"), {"fields": ("recipient_name", "recipient_email", "recipient_phone")}),
         (
             _("Address"),

@@ -179,6 +179,27 @@ class OrderQuerySet(models.QuerySet):
         return self.filter(Exists(shipments))
 
 
+# An order's details: what staff, the orders API and order-system webhooks may set or change
+# (never its status, which only moves through orders.lifecycle).
+ORDER_DETAIL_FIELDS = (
+    "customer_number",
+    "external_order_id",
+    "external_reference",
+    "recipient_name",
+    "recipient_email",
+    "recipient_phone",
+    "street1",
+    "street2",
+    "city",
+    "state",
+    "postal_code",
+    "country",
+    "notes",
+    "language",
+    "order_date",
+    "estimated_delivery_date",
+)
+
 LINK_URL_NAMES = {"page": "orders:track", "widget": "orders:info-widget", "info": "orders:info"}
 
 

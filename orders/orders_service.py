@@ -29,7 +29,15 @@ from django.utils import timezone
 
 from orders import lifecycle
 from orders.carriers import CARRIERS, normalize_tracking_number
-from orders.models import Account, IdempotencyRecord, LineItem, Order, OrderStatus, Tracking
+from orders.models import (
+    ORDER_DETAIL_FIELDS,
+    Account,
+    IdempotencyRecord,
+    LineItem,
+    Order,
+    OrderStatus,
+    Tracking,
+)
 
 ORDER_NUMBER_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read out over the phone
 
@@ -54,24 +62,6 @@ CARRIER_ALIASES = {
     "amazonshipping": "amazon",
     "amzl": "amazon",
 }
-
-DETAIL_FIELDS = (
-    "customer_number",
-    "external_order_id",
-    "recipient_name",
-    "recipient_email",
-    "recipient_phone",
-    "street1",
-    "street2",
-    "city",
-    "state",
-    "postal_code",
-    "country",
-    "notes",
-    "language",
-    "order_date",
-    "estimated_delivery_date",
-)
 
 
 class OrderExists(Exception):
@@ -101,7 +91,7 @@ class OrderData:
     """Source-agnostic order fields; only the keys present in `fields` are applied on an update."""
 
     order_number: str = ""
-    fields: dict[str, Any] = field(default_factory=dict)  # a subset of DETAIL_FIELDS
+    fields: dict[str, Any] = field(default_factory=dict)  # a subset of ORDER_DETAIL_FIELDS
     items: list[ItemData] | None = None
 
 
@@ -197,7 +187,7 @@ def update_details(order: Order, fields: dict[str, Any]) -> bool:
     changes = {
         name: value
         for name, value in fields.items()
-        if name in DETAIL_FIELDS and _normal(getattr(order, name)) != _normal(value)
+        if name in ORDER_DETAIL_FIELDS and _normal(getattr(order, name)) != _normal(value)
     }
     if not changes:
         return False

@@ -538,3 +538,10 @@ def test_events_after_a_cancellation_are_rejected_with_409(client, account, sour
     assert WebhookEvent.objects.get(event_id="evt_late").outcome == "rejected"
     order.refresh_from_db()
     assert order.status == "cancelled"
+
+
+def test_order_updated_can_change_the_prescription_reference(client, account):
+    post(client, account, CREATED)
+    updated = event("order.updated", "evt_rx", orderId="ord_abc123xyz", prescriptionId="rx_222")
+    assert post(client, account, updated).json()["status"] == "applied"
+    assert Order.objects.get().external_reference == "rx_222"
