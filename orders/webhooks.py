@@ -60,6 +60,7 @@ from orders.carriers import normalize_tracking_number
 from orders.lifecycle import TransitionError
 from orders.models import Account, Order, OrderStatus, Tracking, TrackingStatus, WebhookEvent, WebhookOutcome
 from orders.orders_service import OrderData, carrier_code, find_order, lock_ref, tracking_ref
+from orders.validation_errors import error_location, join_path, reason
 
 SIGNATURE_HEADER = "Statuspage-Signature"
 DIGITS = re.compile(r"[0-9]{1,12}")  # ASCII only: "²".isdigit() is True, int("²") is not
@@ -457,19 +458,10 @@ SOURCES = tuple(EVENT_TYPES)
 
 def _pydantic_error(exc: ValidationError, prefix: str) -> WebhookError:
     first = exc.errors(include_url=False)[0]
-    loc = [*first.get("loc", ())]
-    extra = (first.get("ctx") or {}).get("field")
-    if extra:
-        loc.append(extra)
-    path = prefix
-    for part in loc:
-        path += f"[{part}]" if isinstance(part, int) else ("." if path else "") + str(part)
-    reason = str(first.get("msg", "Invalid value."))
-    for noise in ("Value error, ", "Assertion failed, "):
-        reason = reason.removeprefix(noise)
-    if first.get("type") == "missing":
-        reason = "This field is required."
-    return WebhookError(400, "validation_error", "The event is invalid", field=path or "body", reason=reason)
+    path = join_path(error_location(first), start=prefix)
+    return WebhookError(
+        400, "validation_error", "The event is invalid", field=path or "body", reason=reason(first)
+    )
 
 
 def parse(source: str, payload: Any) -> tuple[Envelope, EventType, Any]:

@@ -22,6 +22,7 @@ from orders import request_id
 from orders.lifecycle import TransitionError
 from orders.orders_service import IdempotencyConflict, OrderExists
 from orders.ratelimits import RateLimited
+from orders.validation_errors import error_location, join_path, reason
 from orders.webhooks import WebhookError
 
 logger = logging.getLogger("orders.api")
@@ -107,38 +108,17 @@ def field_path(loc: tuple | list) -> str:
         parts = parts[2:]  # "body" and the view's parameter name
     elif parts and parts[0] in _SOURCE_MESSAGES:
         parts = parts[1:]
-    path = ""
-    for part in parts:
-        if isinstance(part, int):
-            path += f"[{part}]"
-        else:
-            path += ("." if path else "") + str(part)
-    return path
-
-
-def _reason(error: dict) -> str:
-    kind, message = error.get("type", ""), str(error.get("msg", ""))
-    if kind == "missing":
-        return "This field is required."
-    if kind == "extra_forbidden":
-        return "Unknown field."
-    for prefix in ("Value error, ", "Assertion failed, "):
-        if message.startswith(prefix):
-            message = message[len(prefix) :]
-    return message[:1].upper() + message[1:] if message else "Invalid value."
+    return join_path(parts)
 
 
 def from_validation_errors(errors: list[dict]) -> ApiError:
     first = errors[0] if errors else {"loc": ("body",), "msg": "Invalid request"}
-    loc = tuple(first.get("loc", ()))
-    extra = (first.get("ctx") or {}).get("field")
-    if extra:  # a model-level check that names its field (see orders.api.schemas._field_error)
-        loc = (*loc, extra)
+    loc = error_location(first)
     source = loc[0] if loc else "body"
     field = field_path(loc)
     if source == "body" and not field:
         return validation_error("body", "A JSON object is required.", _SOURCE_MESSAGES["body"])
-    return validation_error(field, _reason(first), _SOURCE_MESSAGES.get(source, "The request is invalid"))
+    return validation_error(field, reason(first), _SOURCE_MESSAGES.get(source, "The request is invalid"))
 
 
 def install(api: NinjaAPI) -> None:
