@@ -20,7 +20,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from orders.widget import FONT_DIR, ShipmentLine, WidgetState, render_widget
+from orders.widget.render import FONT_DIR, ShipmentLine, WidgetState, render_widget
 
 N = 300
 WIDTH = 600

@@ -10,8 +10,15 @@ class OrdersConfig(AppConfig):
 
     def ready(self):
         # Deletions, cascades included, must retire what the cache remembers about the rows.
-        from orders import apikeys, state_cache
+        from orders import apikeys
+        from orders.cache import versions as state_cache
         from orders.models import ApiKey, Order
 
         post_delete.connect(lambda instance, **kw: state_cache.forget(instance.pk), sender=Order, weak=False)
         post_delete.connect(lambda instance, **kw: apikeys.forget(instance), sender=ApiKey, weak=False)
+
+        from orders import orders_service, webhooks
+
+        orders_service.ref_added.connect(
+            lambda account, ref, **kw: webhooks.replay_parked(account=account, ref=ref), weak=False
+        )

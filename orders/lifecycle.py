@@ -19,7 +19,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from orders import state_cache
+from orders.cache import versions as state_cache
 from orders.carriers import detect_carrier, get_carrier, normalize_tracking_number
 from orders.models import STEP_FOR_STATUS, Checkpoint, Order, OrderStatus, Tracking, TrackingStatus
 

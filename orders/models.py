@@ -235,7 +235,7 @@ class Order(models.Model):
     # Bumped by staff to revoke every signed link issued so far (see orders.signing).
     link_version = models.PositiveIntegerField(_("link version"), default=1)
     # Bumped by every state change; cached widget images and info API answers are valid only
-    # while it is unchanged (see orders.state_cache).
+    # while it is unchanged (see orders.cache.versions).
     state_version = models.PositiveIntegerField(_("state version"), default=1, editable=False)
 
     created_at = models.DateTimeField(_("created"), auto_now_add=True)

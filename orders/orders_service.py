@@ -25,6 +25,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
+from django.dispatch import Signal
 from django.utils import timezone
 
 from orders import lifecycle
@@ -38,6 +39,11 @@ from orders.models import (
     OrderStatus,
     Tracking,
 )
+
+# An order or shipment just appeared under `ref` (its order number or tracking ref). Inbound
+# webhooks listen (orders.apps): events parked for it are applied in the same transaction.
+# A signal, so this service does not import the webhooks that build on it.
+ref_added = Signal()  # kwargs: account, ref
 
 ORDER_NUMBER_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read out over the phone
 
@@ -174,9 +180,7 @@ def create_order(*, account: Account, data: OrderData, status: str = OrderStatus
     )
     if status != OrderStatus.PENDING:
         lifecycle.transition_order(order, status)
-    from orders import webhooks  # webhooks builds on this module
-
-    webhooks.replay_parked(account=account, ref=number)
+    ref_added.send(sender=Order, account=account, ref=number)
     order.refresh_from_db()
     return order
 
@@ -225,19 +229,15 @@ def add_tracking(
         estimated_delivery_date=estimated_delivery_date,
         is_return=is_return,
     )
-    from orders import webhooks
-
-    webhooks.replay_parked(account=order.account, ref=ref)
+    ref_added.send(sender=Tracking, account=order.account, ref=ref)
     return tracking
 
 
 @transaction.atomic
 def order_added(order: Order) -> Order:
     """An order saved outside create_order (the admin): apply the events that waited for it."""
-    from orders import webhooks
-
     lock_ref(order.account_id, order.order_number)
-    webhooks.replay_parked(account=order.account, ref=order.order_number)
+    ref_added.send(sender=Order, account=order.account, ref=order.order_number)
     order.refresh_from_db()
     return order
 

@@ -29,7 +29,7 @@ class Headline:
     key: str  # stable machine name: "arriving", "out_for_delivery", "delivered", …
     short: str  # "Delivered" — for tight spaces (the widget)
     text: str  # "Delivered Mon 15 Jan" — for the page
-    tone: str  # one of orders.widget.TONES: normal, success, warning, danger, muted
+    tone: str  # one of orders.widget.render.TONES: normal, success, warning, danger, muted
 
 
 # Short formats per language ("Thu 18 Jan", "Do, 18. Jan"); Django's locale formats are longer.

@@ -21,13 +21,27 @@ import hmac
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from django.conf import settings
 from django.utils.crypto import constant_time_compare
 
-if TYPE_CHECKING:  # models build their links with this module, so no runtime import back
-    from orders.models import Order, Tracking
+
+class SignableOrder(Protocol):
+    """What a link signs of an order. A protocol, not the model: models build their links with
+    this module, so it must not import them back."""
+
+    pk: int
+    account_id: int
+    order_number: str
+    link_version: int
+
+
+class SignableTracking(Protocol):
+    order_id: int
+    carrier: str
+    tracking_number: str
+    order: SignableOrder
 
 SIGNATURE_BYTES = 24  # 192 bits
 PURPOSE_ORDER = "order"  # opens the order everywhere: page, info API, widget
@@ -53,12 +67,12 @@ class SignedSubject:
     identifier: str
 
     @classmethod
-    def for_order(cls, order: Order, purpose: str = PURPOSE_ORDER) -> SignedSubject:
+    def for_order(cls, order: SignableOrder, purpose: str = PURPOSE_ORDER) -> SignedSubject:
         # The primary key too: a deleted order's links must not open a new one with its number.
         return cls(purpose, order.account_id, f"{order.pk}:{order.order_number}")
 
     @classmethod
-    def for_tracking(cls, tracking: Tracking) -> SignedSubject:
+    def for_tracking(cls, tracking: SignableTracking) -> SignedSubject:
         identifier = f"{tracking.order_id}:{tracking.carrier}:{tracking.tracking_number}"
         return cls(PURPOSE_TRACKING, tracking.order.account_id, identifier)
 
@@ -111,9 +125,9 @@ def verify(
     return LinkState.INVALID
 
 
-def order_signature(order: Order, *, exp: int | None = None, purpose: str = PURPOSE_ORDER) -> str:
+def order_signature(order: SignableOrder, *, exp: int | None = None, purpose: str = PURPOSE_ORDER) -> str:
     return sign(SignedSubject.for_order(order, purpose), link_version=order.link_version, exp=exp)
 
 
-def tracking_signature(tracking: Tracking, *, exp: int | None = None) -> str:
+def tracking_signature(tracking: SignableTracking, *, exp: int | None = None) -> str:
     return sign(SignedSubject.for_tracking(tracking), link_version=tracking.order.link_version, exp=exp)

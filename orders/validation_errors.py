@@ -13,7 +13,7 @@ def join_path(parts, start: str = "") -> str:
 
 def error_location(error: dict) -> tuple:
     """A pydantic error's location, down to the field a model-level check names (see
-    orders.api.schemas._field_error)."""
+    orders.payloads._field_error)."""
     loc = tuple(error.get("loc", ()))
     extra = (error.get("ctx") or {}).get("field")
     return (*loc, extra) if extra else loc

@@ -6,7 +6,8 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from orders import lifecycle, state_cache
+from orders import lifecycle
+from orders.cache import versions as state_cache
 from orders.lifecycle import TransitionError
 from orders.models import Checkpoint, Order, OrderStatus, TrackingStatus
 

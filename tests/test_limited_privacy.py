@@ -3,9 +3,9 @@ its polling partial, the info API or the widget."""
 
 import pytest
 
-from orders import widget_state
 from orders.lookup import resolve
 from orders.models import Tracking
+from orders.widget import state as widget_state
 
 from .conftest import days_ago, make_order, scan, ship
 

@@ -491,7 +491,7 @@ def test_email_lookup_answers_the_same_when_the_mail_server_fails(client, shippe
 
 
 def test_email_is_sent_in_the_background_in_production(client, shipped, settings):
-    from orders import notifications
+    from orders.notifications import links as notifications
 
     settings.EMAIL_LINKS_IN_BACKGROUND = True
     response = client.post("/", {"mode": "email", "email": "jane.shopper@example.com"})

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageChops, ImageDraw, ImageStat
 
-from orders import widget
-from orders.widget import (
+from orders.widget import render as widget
+from orders.widget.render import (
     MAX_SHIPMENT_ROWS,
     MAX_WIDTH,
     MIN_WIDTH,

@@ -1,4 +1,4 @@
-"""What the PNG widget says about an order (orders.widget_state): the words, and never personal data."""
+"""What the PNG widget says about an order (orders.widget.state): the words, and never personal data."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from django.test import RequestFactory
 
 from orders import lifecycle
 from orders.lookup import Access, resolve
-from orders.widget_state import alt_text, build_state
+from orders.widget.state import alt_text, build_state
 
 from .conftest import make_order, scan, ship
 

@@ -24,9 +24,11 @@ from django.test import override_settings
 from django.urls import reverse
 from PIL import Image, ImageChops, ImageStat
 
-from orders import answer_cache, lifecycle, widget_cache
+from orders import lifecycle
+from orders.cache import answers as answer_cache
 from orders.models import Order
-from orders.widget import step_centers, widget_height
+from orders.widget import cache as widget_cache
+from orders.widget.render import step_centers, widget_height
 
 from .conftest import make_account, make_order, scan, ship
 

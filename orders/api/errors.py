@@ -19,11 +19,11 @@ from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from orders import request_id
+from orders.errors import RequestRefused
 from orders.lifecycle import TransitionError
 from orders.orders_service import IdempotencyConflict, OrderExists
 from orders.ratelimits import RateLimited
 from orders.validation_errors import error_location, join_path, reason
-from orders.webhooks import WebhookError
 
 logger = logging.getLogger("orders.api")
 
@@ -158,8 +158,8 @@ def install(api: NinjaAPI) -> None:
     def _rate_limited(request, exc: RateLimited):
         return error_response(request, rate_limited(exc.retry_after))
 
-    @api.exception_handler(WebhookError)
-    def _webhook(request, exc: WebhookError):
+    @api.exception_handler(RequestRefused)
+    def _refused(request, exc: RequestRefused):
         return error_response(
             request, ApiError(exc.status, exc.code, exc.message, field=exc.field, reason=exc.reason)
         )

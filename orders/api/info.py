@@ -15,9 +15,10 @@ from iso3166 import countries
 from ninja import Field, Query, Router, Schema
 from ninja.renderers import JSONRenderer
 
-from orders import answer_cache, lookup, presentation
+from orders import lookup, presentation
 from orders.api import auth
 from orders.api.errors import ErrorOut, not_found, validation_error
+from orders.cache import answers as answer_cache
 from orders.lookup import Access, LookupResult
 from orders.models import STEP_FOR_STATUS, Checkpoint, LineItem, Order, Tracking, TrackingStatus
 from orders.signing import LinkState

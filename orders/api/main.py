@@ -9,8 +9,7 @@ from django.http import HttpRequest, HttpResponseNotAllowed
 from django.urls import URLPattern
 from ninja import NinjaAPI
 
-from orders.api import errors, info, orders
-from orders.views import webhooks
+from orders.api import errors, info, orders, webhooks
 
 
 class StatusApi(NinjaAPI):

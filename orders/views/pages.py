@@ -24,10 +24,11 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefresh
 
-from orders import lookup, notifications, ratelimits
+from orders import lookup, ratelimits
 from orders.forms import MODE_LABELS, EmailLinksForm, VerifyForm, lookup_form
 from orders.lookup import Access, LookupInvalid, LookupResult, supported_language
 from orders.models import Account
+from orders.notifications import links as notifications
 from orders.ratelimits import RateLimited
 from orders.views.status import lookup_query, status_context
 

@@ -16,11 +16,12 @@ from django.http import HttpResponse, HttpResponseNotModified
 from django.utils import translation
 from django.views.decorators.http import require_safe
 
-from orders import lookup, widget_cache
+from orders import lookup
 from orders.lookup import Access, LookupInvalid
 from orders.middleware import language_independent
 from orders.ratelimits import RateLimited
-from orders.widget_cache import Entry, WidgetInvalid
+from orders.widget import cache as widget_cache
+from orders.widget.cache import Entry, WidgetInvalid
 
 logger = logging.getLogger(__name__)
 

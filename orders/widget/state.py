@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from orders import presentation
 from orders.lookup import Access, LookupResult
 from orders.models import Order, Tracking
-from orders.widget import LOGO_MAX_BYTES, ShipmentLine, WidgetState
+from orders.widget.render import LOGO_MAX_BYTES, ShipmentLine, WidgetState
 
 logger = logging.getLogger(__name__)
 

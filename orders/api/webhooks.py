@@ -7,7 +7,7 @@ from ninja import Field, Query, Router, Schema, Status
 
 from orders import webhooks
 from orders.api.errors import ErrorOut
-from orders.api.webhook_docs import REQUEST_BODY, WebhookAck
+from orders.webhooks.docs import REQUEST_BODY, WebhookAck
 
 router = Router(tags=["Webhooks"])
 

@@ -14,8 +14,8 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from orders.models import Order
-from orders.widget import DEFAULT_WIDTH, widget_height
-from orders.widget_state import alt_text
+from orders.widget.render import DEFAULT_WIDTH, widget_height
+from orders.widget.state import alt_text
 
 EMAIL_SCALE = 2
 IMG_STYLE = "display:block;border:0;max-width:100%;height:auto"

@@ -4,7 +4,7 @@ Email clients reopen the same widget image, storefronts poll the info API with t
 parameters. Each answer is kept under a hash of its query string (plus today's date, since an
 ETA passing makes an order "Delayed" without a state change, and whatever else the answer
 depends on, e.g. an API key), together with the state version of the order it was built from.
-It is served again only while `orders.state_cache` still publishes that version: any lifecycle
+It is served again only while `orders.cache.versions` still publishes that version: any lifecycle
 change, a revocation included, retires it. Only answers the parameters alone grant are cached
 (`LookupResult.shareable`: never "not found", never one opened by a guessable second factor,
 never a staff session's), so serving one skips the resolver but no access check.
@@ -30,7 +30,7 @@ from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
-from orders import state_cache
+from orders.cache import versions as state_cache
 
 LOCAL_ANSWERS = 256  # per process; a widget image is at most ~40 KB
 

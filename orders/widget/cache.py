@@ -3,7 +3,7 @@ on the hot path, no database query at all.
 
 Two cache levels:
 
-- by request: `Entry` (order id, state version, ETag, PNG) through `orders.answer_cache`, valid
+- by request: `Entry` (order id, state version, ETag, PNG) through `orders.cache.answers`, valid
   while the order's state version is unchanged, the signed link's `exp` has not passed and the
   entry is younger than `WIDGET_MAX_AGE`: no parsing, no database, no drawing.
 - by ETag: the PNG bytes. The ETag hashes everything drawn (the localised `WidgetState`), the
@@ -32,10 +32,10 @@ from django.utils.http import parse_etags
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from orders import answer_cache
+from orders.cache import answers as answer_cache
 from orders.lookup import LookupResult, supported_language
-from orders.widget import DEFAULT_WIDTH, MAX_WIDTH, MIN_WIDTH, THEMES, render_message, render_widget
-from orders.widget_state import build_state
+from orders.widget.render import DEFAULT_WIDTH, MAX_WIDTH, MIN_WIDTH, THEMES, render_message, render_widget
+from orders.widget.state import build_state
 
 # Bump when the renderer's output changes for the same state, to retire cached images.
 RENDERER_VERSION = "1"
@@ -72,7 +72,7 @@ class Entry:
     shared: bool = True  # False unless LookupResult.shareable: never cached by request, private
 
     @property
-    def tag(self) -> str:  # what orders.answer_cache compares
+    def tag(self) -> str:  # what orders.cache.answers compares
         return self.etag
 
 

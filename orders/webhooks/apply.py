@@ -25,55 +25,30 @@ Guarantees:
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import math
-import re
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Any
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from pydantic import Field, ValidationError, model_validator
-from pydantic_core import PydanticCustomError
+from pydantic import ValidationError
 
 from orders import lifecycle, orders_service
-from orders.api.schemas import (
-    AddressIn,
-    Day,
-    Identifier,
-    ItemIn,
-    Lenient,
-    Line,
-    Moment,
-    OrderFields,
-    RecipientIn,
-    TrackingNumber,
-    detail_groups,
-)
 from orders.carriers import normalize_tracking_number
 from orders.lifecycle import TransitionError
-from orders.models import Account, Order, OrderStatus, Tracking, TrackingStatus, WebhookEvent, WebhookOutcome
+from orders.models import Account, Order, OrderStatus, Tracking, WebhookEvent, WebhookOutcome
 from orders.orders_service import OrderData, carrier_code, find_order, lock_ref, tracking_ref
+from orders.payloads import (
+    detail_groups,
+)
 from orders.validation_errors import error_location, join_path, reason
+from orders.webhooks.formats import Envelope, FeedCheckpoint, NimbusOrder, OrderRef, Shipment, TrackingUpdate
+from orders.webhooks.signatures import WebhookError, verify_signature
 
-SIGNATURE_HEADER = "Statuspage-Signature"
-DIGITS = re.compile(r"[0-9]{1,12}")  # ASCII only: "²".isdigit() is True, int("²") is not
-HEX_SHA256 = re.compile(r"[0-9a-fA-F]{64}")
 DUPLICATE = "duplicate"
-
-
-class WebhookError(Exception):
-    """A request refused before anything is stored (401, 400, 404, 413, 422)."""
-
-    def __init__(self, status: int, code: str, message: str, *, field: str = "", reason: str = ""):
-        super().__init__(message)
-        self.status, self.code, self.message, self.field, self.reason = status, code, message, field, reason
 
 
 @dataclass
@@ -90,177 +65,6 @@ class Receipt:
     @property
     def message(self) -> str:
         return self.event.message
-
-
-# --- signature ----------------------------------------------------------------------------------
-
-
-def sign(secret: str, body: bytes, timestamp: int | None = None) -> str:
-    """The header value a sender computes (also used by tests, benchmarks and docs)."""
-    timestamp = int(time.time()) if timestamp is None else timestamp
-    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-    return f"t={timestamp},v1={digest}"
-
-
-def verify_signature(secret: str, header: str, body: bytes, *, now: float | None = None) -> None:
-    """Raise WebhookError(401) unless `header` signs `body` with `secret` within the tolerance."""
-    if not header:
-        raise _unauthorized(f"The {SIGNATURE_HEADER} header is missing.")
-    timestamp, signatures = None, []
-    for part in header.split(","):
-        name, _, value = part.strip().partition("=")
-        if name == "t" and DIGITS.fullmatch(value):
-            timestamp = int(value)
-        elif name == "v1" and HEX_SHA256.fullmatch(value):
-            signatures.append(value.lower())
-    if timestamp is None or not signatures:
-        raise _unauthorized(f"The {SIGNATURE_HEADER} header must look like t=<unix time>,v1=<hex>.")
-    now = time.time() if now is None else now
-    if abs(now - timestamp) > settings.WEBHOOK_TOLERANCE_SECONDS:
-        seconds = settings.WEBHOOK_TOLERANCE_SECONDS
-        raise _unauthorized(f"The signature timestamp is more than {seconds} seconds away from our clock.")
-    expected = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-    # Check every v1 (a sender may sign with an old and a new secret during a rotation).
-    matches = [hmac.compare_digest(expected, candidate) for candidate in signatures]
-    if not any(matches):
-        raise _unauthorized("The signature does not match the body.")
-
-
-def _unauthorized(reason: str) -> WebhookError:
-    return WebhookError(
-        401,
-        "unauthorized",
-        "The webhook signature is missing or invalid",
-        field=SIGNATURE_HEADER,
-        reason=reason,
-    )
-
-
-def find_account(value: str | None) -> Account:
-    """The `account` query parameter (id or slug); optional when there is a single account."""
-    value = (value or "").strip()
-    if value and not value.isprintable():
-        raise WebhookError(
-            400, "validation_error", "Unknown account", field="account", reason="No such account."
-        )
-    account = Account.objects.identified_by(value) if value else Account.objects.the_only_one()
-    if value and account is None:
-        raise WebhookError(
-            400, "validation_error", "Unknown account", field="account", reason="No such account."
-        )
-    if account is None:
-        raise WebhookError(
-            400, "validation_error", "The account parameter is required",
-            field="account", reason="Add ?account=<id or slug> to the webhook URL.",
-        )  # fmt: skip
-    return account
-
-
-# --- payloads -----------------------------------------------------------------------------------
-
-
-class Envelope(Lenient):
-    id: Annotated[Line, Field(min_length=1, max_length=200)]
-    type: Annotated[Line, Field(min_length=1, max_length=100)]
-    createdAt: Moment | None = None
-    data: dict[str, Any]
-
-
-class LenientAddress(AddressIn):
-    model_config = Lenient.model_config
-
-
-class LenientRecipient(RecipientIn):
-    model_config = Lenient.model_config
-
-
-class LenientItem(ItemIn):
-    model_config = Lenient.model_config
-
-
-class NimbusOrder(OrderFields):
-    """order.created / order.updated: the order JSON of the order system."""
-
-    model_config = Lenient.model_config
-    recipient: LenientRecipient | None = None
-    shippingAddress: LenientAddress | None = None
-    items: list[LenientItem] | None = Field(None, max_length=200)
-    orderId: Identifier | None = None
-    id: Identifier | None = None
-    status: OrderStatus | None = None
-    trackingNumber: TrackingNumber | None = None
-    carrier: Annotated[Line, Field(max_length=50)] | None = None
-
-    @model_validator(mode="after")
-    def _needs_id(self):
-        if not (self.orderId or self.id):
-            raise ValueError("data.orderId is required.")
-        return self
-
-    @property
-    def ref(self) -> str:
-        return self.orderId or self.id or ""
-
-
-class OrderRef(Lenient):
-    orderId: Identifier
-
-
-class Shipment(OrderRef):
-    """order.fulfilled (order system) and TRACKING_OBTAINED (vendor)."""
-
-    trackingNumber: TrackingNumber
-    carrier: Annotated[Line, Field(max_length=50)] | None = None
-    estimatedDeliveryDate: Day | None = None
-    status: OrderStatus | None = None
-
-
-class FeedCheckpoint(Lenient):
-    timestamp: Moment
-    status: str = Field(min_length=1, max_length=40)
-    statusCode: Annotated[Line, Field(max_length=64)] = ""
-    message: Annotated[Line, Field(max_length=500)] = ""
-    location: Annotated[Line, Field(max_length=200)] = ""
-    country: Annotated[Line, Field(max_length=2)] = ""
-
-    @model_validator(mode="after")
-    def _known_status(self):
-        self.status = tracking_status(self.status)
-        self.country = self.country.upper()
-        if self.country and not (
-            self.country.isascii() and self.country.isalpha() and len(self.country) == 2
-        ):
-            raise PydanticCustomError(
-                "field_error", "{reason}", {"field": "country", "reason": "Use a two-letter country code."}
-            )
-        return self
-
-
-class TrackingUpdate(Lenient):
-    """tracking.updated: our documented carrier checkpoint feed."""
-
-    trackingNumber: TrackingNumber
-    courier: Annotated[Line, Field(max_length=50)] | None = None
-    status: str | None = Field(None, max_length=40)
-    estimatedDeliveryDate: Day | None = None
-    checkpoints: list[FeedCheckpoint] = Field(default_factory=list, max_length=500)
-
-    @model_validator(mode="after")
-    def _something_to_say(self):
-        if self.status:
-            self.status = tracking_status(self.status)
-        if not self.checkpoints and not self.status:
-            raise ValueError("Send checkpoints, a status, or both.")
-        return self
-
-
-def tracking_status(value: str) -> str:
-    """ "in_transit", "InTransit", "in-transit" → "in_transit"; unknown → error."""
-    key = "".join(c for c in value if c.isalnum()).lower()
-    for status in TrackingStatus.values:
-        if status.replace("_", "") == key:
-            return status
-    raise ValueError(f"Unknown status. Use one of: {', '.join(TrackingStatus.values)}.")
 
 
 # --- applying events ----------------------------------------------------------------------------

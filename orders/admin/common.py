@@ -1,0 +1,258 @@
+"""What the model admins share: search helpers, timeline rendering, forms and list filters."""
+
+from __future__ import annotations
+
+import uuid
+
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Exists, OuterRef, Q
+from django.utils import formats, timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+from django.utils.translation import gettext_lazy as _
+
+from orders import lifecycle
+from orders.carriers import CARRIER_CHOICES, detect_carrier, normalize_tracking_number
+from orders.lifecycle import TransitionError
+from orders.models import (
+    ORDER_DETAIL_FIELDS,
+    PROGRESS_STEPS,
+    Checkpoint,
+    Order,
+    OrderStatus,
+    Tracking,
+)
+
+admin.site.site_header = _("Order status administration")
+admin.site.site_title = _("Order status admin")
+
+STEP_LABELS = dict(PROGRESS_STEPS)
+# Bare domains typed into URL fields mean https (Django 6 default; silences its deprecation warning).
+HTTPS_URLS = {models.URLField: {"assume_scheme": "https"}}
+
+
+# --- Query helpers ------------------------------------------------------------------------------
+
+
+def tracking_number_q(search_term: str, path: str) -> Q | None:
+    """A tracking number typed with spaces, dashes or in lower case ("1z999aa1 0123456784").
+
+    The admin's own search matches word by word with `icontains`; this adds the exact match on
+    the number normalised the way the lifecycle stores it.
+    """
+    number = normalize_tracking_number(search_term)
+    return Q(**{path: number}) if number else None
+
+
+def external_order_id_q(search_term: str) -> Q | None:
+    try:
+        return Q(external_order_id=uuid.UUID(search_term.strip()))
+    except ValueError:
+        return None
+
+
+# --- Rendering ----------------------------------------------------------------------------------
+
+
+def carrier_link(tracking: Tracking) -> SafeString:
+    url = tracking.tracking_url
+    if not url:
+        return format_html("{}", tracking.tracking_number)
+    return format_html(
+        '<a href="{}" target="_blank" rel="noreferrer noopener">{}</a>', url, tracking.tracking_number
+    )
+
+
+def render_timeline(tracking: Tracking, checkpoints: list[Checkpoint]) -> SafeString:
+    """One shipment: carrier, linked number, status, then its checkpoints newest first.
+
+    Everything from the database goes through format_html, so a carrier message such as
+    `<script>` is shown as text, never run.
+    """
+    heading = format_html(
+        "<strong>{}</strong> {} · {}{}",
+        tracking.carrier_info.name,
+        carrier_link(tracking),
+        tracking.get_status_display(),
+        format_html(" · <em>{}</em>", _("return shipment")) if tracking.is_return else "",
+    )
+    if checkpoints:
+        rows = format_html_join(
+            "\n",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    formats.date_format(timezone.localtime(c.occurred_at), "Y-m-d H:i"),
+                    c.get_status_display(),
+                    c.message,
+                    ", ".join(part for part in (c.location, c.country) if part),
+                    _("hidden from shoppers") if c.is_hidden else "",
+                )
+                for c in checkpoints
+            ),
+        )
+    else:
+        rows = format_html('<tr><td colspan="5">{}</td></tr>', _("No carrier events yet."))
+    return format_html(
+        '<div class="shipment-timeline"><p>{}</p><table><thead><tr>'
+        "<th>{}</th><th>{}</th><th>{}</th><th>{}</th><th></th>"
+        "</tr></thead><tbody>{}</tbody></table></div>",
+        heading,
+        _("Time"),
+        _("Status"),
+        _("Message"),
+        _("Location"),
+        rows,
+    )
+
+
+# --- Forms --------------------------------------------------------------------------------------
+
+
+class OrderAdminForm(forms.ModelForm):
+    """Status moves are validated by the lifecycle, so a forbidden move is a form error."""
+
+    class Meta:
+        model = Order
+        fields = ("account", "order_number", "status", *ORDER_DETAIL_FIELDS)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        status = self.fields.get("status")
+        if status is not None and self.instance.pk:
+            allowed = lifecycle.allowed_next_statuses(self.instance.status)
+            labels = ", ".join(str(OrderStatus(s).label) for s in allowed) or _("none (final)")
+            status.help_text = _("Allowed next: %s.") % labels
+
+    def clean_status(self):
+        status = self.cleaned_data["status"]
+        if self.instance.pk:  # self.instance still holds the stored status at this point
+            try:
+                lifecycle.check_transition(self.instance.status, status)
+            except TransitionError as error:
+                raise ValidationError(str(error), code="transition") from error
+        return status
+
+
+class TrackingForm(forms.ModelForm):
+    """A new shipment's carrier may be left to detection; an existing one's identity is fixed."""
+
+    class Meta:
+        model = Tracking
+        fields = (
+            "order",
+            "carrier",
+            "tracking_number",
+            "is_return",
+            "announced_delivery_date",
+            "estimated_delivery_date_end",
+            "pickup_location_name",
+            "pickup_location_address",
+            "pickup_opening_hours",
+        )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        carrier = self.fields.get("carrier")
+        if self.instance.pk:
+            for name in ("carrier", "tracking_number"):
+                if name in self.fields:
+                    self.fields[name].disabled = True
+        elif carrier is not None:
+            carrier.required = False
+            carrier.choices = [("", _("Detect from the number")), *CARRIER_CHOICES]
+            if self.initial.get("carrier") == Tracking._meta.get_field("carrier").default:
+                self.initial["carrier"] = ""  # the model default "other"; offer detection instead
+
+    def clean_tracking_number(self):
+        number = normalize_tracking_number(self.cleaned_data.get("tracking_number", ""))
+        if not number:
+            raise ValidationError(_("Enter a tracking number."), code="required")
+        return number
+
+    def clean(self):
+        cleaned = super().clean()
+        number = cleaned.get("tracking_number")
+        if number and not cleaned.get("carrier"):
+            cleaned["carrier"] = detect_carrier(number).code
+        order = cleaned.get("order")
+        if (
+            self.instance.pk is None
+            and order is not None
+            and order.status == OrderStatus.CANCELLED
+            and not cleaned.get("is_return")
+        ):
+            raise ValidationError(_("A cancelled order cannot be shipped."), code="cancelled")
+        return cleaned
+
+
+class CheckpointForm(forms.ModelForm):
+    class Meta:
+        model = Checkpoint
+        fields = (
+            "occurred_at",
+            "status",
+            "status_code",
+            "message",
+            "location",
+            "country",
+            "estimated_delivery_date",
+            "is_hidden",
+        )
+
+    def clean(self):
+        cleaned = super().clean()
+        # Same default as lifecycle.record_checkpoint, so two events at the same time and place
+        # stay distinct under the checkpoint_event_unique constraint.
+        if not cleaned.get("status_code") and cleaned.get("status"):
+            cleaned["status_code"] = cleaned["status"]
+        return cleaned
+
+
+# --- List filters -------------------------------------------------------------------------------
+
+
+class CarrierFilter(admin.SimpleListFilter):
+    title = _("carrier")
+    parameter_name = "carrier"
+
+    def lookups(self, request, model_admin):
+        return CARRIER_CHOICES
+
+    def queryset(self, request, queryset):
+        if self.value():
+            carrier_used = Tracking.objects.filter(order=OuterRef("pk"), carrier=self.value())
+            return queryset.filter(Exists(carrier_used))
+        return queryset
+
+
+class YesNoFilter(admin.SimpleListFilter):
+    """A yes/no filter over an Order queryset method (`matching`)."""
+
+    matching = ""
+
+    def lookups(self, request, model_admin):
+        return (("yes", _("Yes")), ("no", _("No")))
+
+    def queryset(self, request, queryset):
+        subset = getattr(Order.objects, self.matching)().values("pk")
+        if self.value() == "yes":
+            return queryset.filter(pk__in=subset)
+        if self.value() == "no":
+            return queryset.exclude(pk__in=subset)
+        return queryset
+
+
+class DelayedFilter(YesNoFilter):
+    title = _("delayed")
+    parameter_name = "delayed"
+    matching = "delayed"
+
+
+class ExceptionFilter(YesNoFilter):
+    title = _("exception")
+    parameter_name = "exception"
+    matching = "with_exception"

@@ -1,0 +1,144 @@
+"""The shipment admin: checkpoints, detection flags, carrier polling state."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+from django.utils.translation import gettext_lazy as _
+
+from orders import lifecycle, orders_service
+from orders.admin.common import (
+    CheckpointForm,
+    TrackingForm,
+    carrier_link,
+    tracking_number_q,
+)
+from orders.models import (
+    Checkpoint,
+    Tracking,
+)
+
+# --- Trackings ----------------------------------------------------------------------------------
+
+
+class CheckpointInline(admin.TabularInline):
+    model = Checkpoint
+    form = CheckpointForm
+    extra = 1
+    ordering = ("-occurred_at", "-id")
+    fields = (
+        "occurred_at",
+        "status",
+        "status_code",
+        "message",
+        "location",
+        "country",
+        "estimated_delivery_date",
+        "is_hidden",
+    )
+
+
+@admin.register(Tracking)
+class TrackingAdmin(admin.ModelAdmin):
+    """A shipment and its checkpoints; status, step and ETA are derived, never typed in."""
+
+    form = TrackingForm
+    list_display = (
+        "tracking_number",
+        "carrier",
+        "order_link",
+        "status",
+        "step",
+        "estimated_delivery_date",
+        "is_return",
+        "last_event_at",
+    )
+    list_select_related = ("order",)
+    list_filter = ("carrier", "status", "is_return")
+    search_fields = ("tracking_number", "order__order_number")
+    search_help_text = _("Tracking number (spaces and case do not matter) or order number.")
+    autocomplete_fields = ("order",)
+    inlines = (CheckpointInline,)
+    derived_fields = ("status", "step", "estimated_delivery_date", "delivered_at", "last_event_at")
+    fieldsets = (
+        (None, {"fields": ("order", "carrier", "tracking_number", "carrier_page", "is_return")}),
+        (
+            _("Delivery"),
+            {
+                "fields": (
+                    "announced_delivery_date",
+                    "estimated_delivery_date_end",
+                    *derived_fields,
+                ),
+                "description": _(
+                    "Status, step and estimated delivery follow the checkpoints below; "
+                    "edit the checkpoints to correct them."
+                ),
+            },
+        ),
+        (
+            _("Pickup location"),
+            {"fields": ("pickup_location_name", "pickup_location_address", "pickup_opening_hours")},
+        ),
+    )
+
+    def get_readonly_fields(self, request, obj=None):
+        fixed = ("order", "carrier", "tracking_number") if obj else ()
+        return (*fixed, "carrier_page", *self.derived_fields)
+
+    def get_search_results(self, request, queryset, search_term):
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        exact = tracking_number_q(search_term, "tracking_number")
+        if exact is not None:
+            results |= queryset.filter(exact)
+        return results, may_have_duplicates
+
+    @admin.display(description=_("order"), ordering="order__order_number")
+    def order_link(self, tracking: Tracking) -> SafeString:
+        url = reverse("admin:orders_order_change", args=[tracking.order_id])
+        return format_html('<a href="{}">{}</a>', url, tracking.order.order_number)
+
+    @admin.display(description=_("carrier page"))
+    def carrier_page(self, tracking: Tracking) -> SafeString | str:
+        return carrier_link(tracking) if tracking.pk else "—"
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            obj.save()
+            return
+        stored = orders_service.add_tracking(
+            order=obj.order,
+            tracking_number=obj.tracking_number,
+            carrier=obj.carrier,
+            estimated_delivery_date=obj.announced_delivery_date,
+            is_return=obj.is_return,
+        )
+        extra = [
+            name
+            for name in form.changed_data
+            if name not in ("order", "carrier", "tracking_number", "announced_delivery_date", "is_return")
+        ]
+        for name in extra:
+            setattr(stored, name, getattr(obj, name))
+        if extra:
+            stored.save(update_fields=extra)
+        # The admin keeps using `obj` (checkpoint inlines, redirect, log): make it the stored row.
+        obj.pk = stored.pk
+        obj._state.adding = False
+        obj.refresh_from_db()
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        if not change or form.has_changed() or any(formset.has_changed() for formset in formsets):
+            lifecycle.refresh_tracking(form.instance)
+
+    # Removing a mistyped shipment must not leave its order stale: its other shipments may now
+    # all be delivered, and pages cached under the old state version must refresh.
+    def delete_model(self, request, obj):
+        lifecycle.detach_tracking(obj)
+
+    def delete_queryset(self, request, queryset):
+        for tracking in queryset.select_related("order"):
+            lifecycle.detach_tracking(tracking)
