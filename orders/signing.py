@@ -43,6 +43,7 @@ class SignableTracking(Protocol):
     tracking_number: str
     order: SignableOrder
 
+
 SIGNATURE_BYTES = 24  # 192 bits
 PURPOSE_ORDER = "order"  # opens the order everywhere: page, info API, widget
 PURPOSE_TRACKING = "tracking"  # the same, reached through one of its shipments
