@@ -35,7 +35,7 @@ from orders.carriers.base import (
 
 logger = logging.getLogger("orders.carriers")
 
-API_URL = "https://apis.fedex.com"
+PRODUCTION_URL = "https://apis.fedex.com"
 TOKEN_PATH = "/oauth/token"  # noqa: S105 -- a URL path, not a secret
 TRACK_PATH = "/track/v1/trackingnumbers"
 MAX_NUMBERS = 30  # FedEx accepts up to 30 tracking numbers per request

@@ -35,7 +35,9 @@ from orders.carriers.base import (
 
 logger = logging.getLogger("orders.carriers")
 
-API_URL = "https://onlinetools.ups.com"
+# The host root: the token lives at /security/..., tracking at /api/track/... (UPS_API_URL is this root;
+# UPS's test environment is https://wwwcie.ups.com).
+PRODUCTION_URL = "https://onlinetools.ups.com"
 TOKEN_PATH = "/security/v1/oauth/token"  # noqa: S105 -- a URL path, not a secret
 TRACK_PATH = "/api/track/v1/details/{number}"
 NOT_FOUND_CODES = frozenset({"TW0001"})  # "Tracking Information Not Found"
