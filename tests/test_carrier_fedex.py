@@ -362,3 +362,19 @@ def test_sandbox_round_trip_mid_route_has_the_estimate(sandbox):
 
     assert update.status == "in_transit" and len(update.checkpoints) == 3
     assert update.estimated_delivery == DeliveryWindow(expected.estimated_delivery)
+
+
+# --- the sandbox's own checks -------------------------------------------------------------------
+
+
+def test_sandbox_answers_unknown_paths_with_404_and_checks_the_request(sandbox):
+    http = httpx.Client(transport=httpx.WSGITransport(app=sandbox), base_url="http://sandbox.test/fedex")
+    bearer = {"Authorization": f"Bearer {sandbox_client(sandbox).token()}"}
+
+    assert http.post("/track/v2/trackingnumbers", headers=bearer, json={}).status_code == 404
+    empty = http.post("/track/v1/trackingnumbers", headers=bearer, json={"trackingInfo": []})
+    assert (empty.status_code, empty.json()["errors"][0]["code"]) == (400, "TRACKING.TRACKINGNUMBER.EMPTY")
+    too_many = {"trackingInfo": [{"trackingNumberInfo": {"trackingNumber": n}} for n in numbers(31)]}
+    assert http.post("/track/v1/trackingnumbers", headers=bearer, json=too_many).status_code == 400
+    refused = http.post("/track/v1/trackingnumbers", json={"trackingInfo": []})
+    assert (refused.status_code, refused.json()["errors"][0]["code"]) == (401, "NOT.AUTHORIZED.ERROR")

@@ -356,3 +356,22 @@ def test_sandbox_round_trip_mid_route_has_the_estimate(sandbox):
     assert len(update.checkpoints) == 3 and update.status == "in_transit"
     assert update.estimated_delivery.start_date == expected.estimated_delivery
     assert update.delivered_at is None
+
+
+# --- the sandbox's own checks -------------------------------------------------------------------
+
+
+def test_sandbox_answers_unknown_paths_with_404_and_wants_the_tracking_headers(sandbox):
+    http = httpx.Client(transport=httpx.WSGITransport(app=sandbox), base_url="http://sandbox.test/ups")
+    token = sandbox_client(sandbox).token()
+    bearer = {"Authorization": f"Bearer {token}"}
+
+    assert http.get("/api/track/v2/details/" + NUMBER, headers=bearer).status_code == 404
+    missing_headers = http.get("/api/track/v1/details/" + NUMBER, headers=bearer)
+    assert missing_headers.status_code == 400
+    assert missing_headers.json()["response"]["errors"][0]["code"]
+    refused = http.get("/api/track/v1/details/" + NUMBER, headers={"transId": "1", "transactionSrc": "t"})
+    assert refused.status_code == 401
+    assert refused.json() == {
+        "response": {"errors": [{"code": "250002", "message": "Invalid Authentication Information."}]}
+    }
