@@ -12,7 +12,7 @@ the carrier's events arrived. Every function here is atomic: a forbidden move ra
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import date, datetime, time
 
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
@@ -21,7 +21,15 @@ from django.utils.translation import gettext as _
 
 from orders.cache import versions as state_cache
 from orders.carriers import detect_carrier, get_carrier, normalize_tracking_number
-from orders.models import STEP_FOR_STATUS, Checkpoint, Order, OrderStatus, Tracking, TrackingStatus
+from orders.models import (
+    FINAL_TRACKING_STATUSES,
+    STEP_FOR_STATUS,
+    Checkpoint,
+    Order,
+    OrderStatus,
+    Tracking,
+    TrackingStatus,
+)
 
 ORDER_FLOW = (OrderStatus.PENDING, OrderStatus.PROCESSING, OrderStatus.SHIPPED, OrderStatus.DELIVERED)
 CANCELLABLE = frozenset({OrderStatus.PENDING, OrderStatus.PROCESSING})
@@ -148,7 +156,11 @@ def attach_tracking(
             _("A cancelled order cannot be shipped."), current=locked.status, requested=OrderStatus.SHIPPED
         )
     tracking, created = Tracking.objects.get_or_create(
-        order=locked, carrier=carrier_code, tracking_number=number, defaults={"is_return": is_return}
+        order=locked,
+        carrier=carrier_code,
+        tracking_number=number,
+        # A new shipment is due for its first carrier poll at once.
+        defaults={"is_return": is_return, "next_poll_at": timezone.now()},
     )
     tracking.order = locked
     if estimated_delivery_date and tracking.announced_delivery_date != estimated_delivery_date:
@@ -175,6 +187,10 @@ def record_checkpoint(
     location: str = "",
     country: str = "",
     estimated_delivery_date: date | None = None,
+    estimated_delivery_end: date | None = None,
+    estimated_time_from: time | None = None,
+    estimated_time_to: time | None = None,
+    zone_known: bool = True,
     is_hidden: bool = False,
 ) -> tuple[Checkpoint, bool]:
     """Store a carrier event once (repeats are ignored) and bring the shipment up to date.
@@ -186,6 +202,13 @@ def record_checkpoint(
         raise TransitionError(_("Unknown tracking status “%s”.") % status)
     identity = {"occurred_at": occurred_at, "status_code": status_code or status, "location": location}
     fields = {"message": message, "details": details, "country": country, "is_hidden": is_hidden}
+    fields |= {
+        "estimated_delivery_date": estimated_delivery_date,
+        "estimated_delivery_end": estimated_delivery_end if estimated_delivery_date else None,
+        "estimated_time_from": estimated_time_from if estimated_delivery_date else None,
+        "estimated_time_to": estimated_time_to if estimated_delivery_date else None,
+        "zone_known": zone_known,
+    }
     # No savepoint of its own (a webhook applies events by the thousand): inside a caller's
     # transaction, a failure here fails the caller's savepoint instead.
     with transaction.atomic(savepoint=False):
@@ -194,13 +217,7 @@ def record_checkpoint(
         tracking.order = order
         try:
             with transaction.atomic():  # the unique constraint, not a prior SELECT, decides "new"
-                checkpoint = Checkpoint.objects.create(
-                    tracking=tracking,
-                    status=status,
-                    estimated_delivery_date=estimated_delivery_date,
-                    **identity,
-                    **fields,
-                )
+                checkpoint = Checkpoint.objects.create(tracking=tracking, status=status, **identity, **fields)
         except IntegrityError:
             return Checkpoint.objects.get(tracking=tracking, **identity), False
         if tracking.last_event_at is None or occurred_at >= tracking.last_event_at:
@@ -211,25 +228,64 @@ def record_checkpoint(
     return checkpoint, True
 
 
+def update_checkpoint_estimate(
+    checkpoint: Checkpoint,
+    *,
+    estimated_delivery_date: date | None,
+    estimated_delivery_end: date | None = None,
+    estimated_time_from: time | None = None,
+    estimated_time_to: time | None = None,
+) -> bool:
+    """A carrier changed its estimate without a new scan: the estimate belongs to its newest
+    event, so it is updated there and the shipment recomputed. Returns True when it changed."""
+    new = {
+        "estimated_delivery_date": estimated_delivery_date,
+        "estimated_delivery_end": estimated_delivery_end,
+        "estimated_time_from": estimated_time_from,
+        "estimated_time_to": estimated_time_to,
+    }
+    if all(getattr(checkpoint, name) == value for name, value in new.items()):
+        return False
+    with transaction.atomic():
+        tracking = checkpoint.tracking
+        order = _locked(tracking.order)
+        tracking.order = order
+        Checkpoint.objects.filter(pk=checkpoint.pk).update(**new)
+        for name, value in new.items():
+            setattr(checkpoint, name, value)
+        _refresh(tracking, order)
+    return True
+
+
 def _advance(tracking: Tracking, checkpoint: Checkpoint) -> None:
     """Apply one event on top of the shipment's state. Exceptions keep the step reached."""
     tracking.status = checkpoint.status
     tracking.step = STEP_FOR_STATUS[checkpoint.status] or tracking.step
-    tracking.estimated_delivery_date = checkpoint.estimated_delivery_date or tracking.estimated_delivery_date
+    if checkpoint.estimated_delivery_date:  # the carrier's newest estimate, with its window
+        tracking.estimated_delivery_date = checkpoint.estimated_delivery_date
+        tracking.estimated_delivery_date_end = checkpoint.estimated_delivery_end
+        tracking.estimated_time_from = checkpoint.estimated_time_from
+        tracking.estimated_time_to = checkpoint.estimated_time_to
     is_delivered = checkpoint.status == TrackingStatus.DELIVERED
     tracking.delivered_at = checkpoint.occurred_at if is_delivered else None
     tracking.last_event_at = checkpoint.occurred_at
 
 
 def _save_derived(tracking: Tracking, order: Order) -> None:
+    if tracking.status in FINAL_TRACKING_STATUSES:
+        tracking.next_poll_at = None  # nothing more to learn from the carrier
     tracking.save(
         update_fields=[
             "status",
             "step",
             "announced_delivery_date",
             "estimated_delivery_date",
+            "estimated_delivery_date_end",
+            "estimated_time_from",
+            "estimated_time_to",
             "delivered_at",
             "last_event_at",
+            "next_poll_at",
             "updated_at",
         ]
     )
@@ -245,6 +301,7 @@ def _refresh(tracking: Tracking, order: Order) -> None:
     """
     tracking.status, tracking.step, tracking.last_event_at = TrackingStatus.PENDING, 1, None
     tracking.estimated_delivery_date, tracking.delivered_at = tracking.announced_delivery_date, None
+    tracking.estimated_time_from = tracking.estimated_time_to = None
     for checkpoint in tracking.checkpoints.order_by("occurred_at", "id"):
         _advance(tracking, checkpoint)
     _save_derived(tracking, order)

@@ -28,7 +28,7 @@ from django.utils.translation import get_supported_language_variant
 from django.utils.translation import gettext_lazy as _
 
 from orders import ratelimits
-from orders.carriers import CARRIERS, normalize_tracking_number
+from orders.carriers import CARRIERS, normalize_tracking_number, polling
 from orders.models import Account, Checkpoint, Order, OrderStatus, Tracking
 from orders.signing import PURPOSE_WIDGET, LinkState, SignedSubject, verify
 
@@ -79,6 +79,7 @@ class LookupParams(forms.Form):
     exp = forms.IntegerField(required=False, min_value=0, max_value=2**40)
     lang = forms.CharField(required=False, max_length=35)
     single_tracking = forms.CharField(required=False, max_length=5)
+    live_refresh = forms.CharField(required=False, max_length=5)
 
     def clean_tracking_number(self) -> str:
         value = self.cleaned_data["tracking_number"]
@@ -95,11 +96,17 @@ class LookupParams(forms.Form):
             )
         return value
 
-    def clean_single_tracking(self) -> bool:
-        value = self.cleaned_data["single_tracking"].strip().lower()
+    def _boolean(self, name: str) -> bool:
+        value = self.cleaned_data[name].strip().lower()
         if value not in BOOLEAN_VALUES:
             raise ValidationError(_("Use true or false."), code="invalid")
         return BOOLEAN_VALUES[value]
+
+    def clean_single_tracking(self) -> bool:
+        return self._boolean("single_tracking")
+
+    def clean_live_refresh(self) -> bool:
+        return self._boolean("live_refresh")
 
     def clean_lang(self) -> str:
         # Unsupported: parcelLab falls back to the order's language, then English.
@@ -231,6 +238,14 @@ def _find(data: dict, api_account: Account | None) -> tuple[Order | None, Tracki
     return orders.order_by("-order_date", "-id").first(), None
 
 
+def _reload(order: Order, tracking: Tracking | None) -> tuple[Order, Tracking | None]:
+    """The order as the database has it now, after a live refresh wrote to it."""
+    order = _orders_with_timeline().get(pk=order.pk)
+    if tracking is not None:
+        tracking = next((t for t in order.trackings.all() if t.pk == tracking.pk), None)
+    return order, tracking
+
+
 def _identity(data: dict) -> str:
     account = data["account"]
     return f"{account.pk if account else '*'}:{data['identifier']}:{data[data['identifier']]}".lower()
@@ -325,6 +340,8 @@ def resolve(
             params=data,
         )
 
+    if data["live_refresh"] and polling.refresh_live(order):
+        order, tracking = _reload(order, tracking)
     trackings = list(order.trackings.all())
     if data["single_tracking"] and tracking is not None:
         trackings = [tracking]

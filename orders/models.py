@@ -23,7 +23,8 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 from orders import signing
-from orders.carriers import CARRIER_CHOICES, Carrier, get_carrier
+from orders.carriers import CARRIER_CHOICES, Carrier, credentials, get_carrier
+from orders.carriers.registry import API_CHOICES
 
 hex_color_validator = RegexValidator(r"^#[0-9a-fA-F]{6}$", _("Enter a colour as #rrggbb."))
 country_validator = RegexValidator(r"^[A-Z]{2}$", _("Enter an ISO 3166-1 alpha-2 country code, e.g. US."))
@@ -113,6 +114,48 @@ class Account(models.Model):
         return self.name
 
 
+class CarrierCredential(models.Model):
+    """An account's own credentials for a carrier API, used instead of the deployment's.
+
+    Secrets are stored encrypted (orders.carriers.credentials) and never shown again: the admin
+    form only replaces them.
+    """
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="carrier_credentials")
+    api = models.CharField(_("carrier API"), max_length=20, choices=API_CHOICES)
+    client_id = models.CharField(_("client id"), max_length=200, blank=True)
+    client_secret_encrypted = models.TextField(blank=True, editable=False)
+    api_key_encrypted = models.TextField(blank=True, editable=False)
+    api_url = models.URLField(_("API base URL"), blank=True, help_text=_("Empty: the deployment's setting."))
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("carrier credentials")
+        verbose_name_plural = _("carrier credentials")
+        constraints = [
+            models.UniqueConstraint(fields=["account", "api"], name="carrier_credential_unique_per_account"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account} · {self.get_api_display()}"
+
+    @property
+    def client_secret(self) -> str:
+        return credentials.decrypt(self.client_secret_encrypted)
+
+    @client_secret.setter
+    def client_secret(self, value: str) -> None:
+        self.client_secret_encrypted = credentials.encrypt(value)
+
+    @property
+    def api_key(self) -> str:
+        return credentials.decrypt(self.api_key_encrypted)
+
+    @api_key.setter
+    def api_key(self, value: str) -> None:
+        self.api_key_encrypted = credentials.encrypt(value)
+
+
 class OrderStatus(models.TextChoices):
     PENDING = "pending", _("Pending")
     PROCESSING = "processing", _("Processing")
@@ -152,6 +195,8 @@ STEP_FOR_STATUS: dict[str, int | None] = {
     TrackingStatus.DELIVERED: 5,
     TrackingStatus.RETURNED: None,
 }
+# A shipment in one of these is not polled any more.
+FINAL_TRACKING_STATUSES = frozenset({TrackingStatus.DELIVERED, TrackingStatus.RETURNED})
 EXCEPTION_STATUSES = frozenset(
     {TrackingStatus.FAILED_ATTEMPT, TrackingStatus.EXCEPTION, TrackingStatus.RETURNED}
 )
@@ -380,6 +425,16 @@ class Order(models.Model):
         return normalize_postal_code(postal_code) == stored
 
 
+class PollOutcome(models.TextChoices):
+    OK = "ok", _("Updated")
+    NOT_FOUND = "not_found", _("Not known to the carrier yet")
+    RATE_LIMITED = "rate_limited", _("Rate limited by the carrier")
+    UNAVAILABLE = "unavailable", _("Carrier unavailable or timed out")
+    AUTH_FAILED = "auth_failed", _("Credentials refused")
+    BAD_RESPONSE = "bad_response", _("Unreadable answer")
+    ERROR = "error", _("Error")
+
+
 class Tracking(models.Model):
     """A shipment: one carrier's parcel for (part of) an order."""
 
@@ -406,6 +461,20 @@ class Tracking(models.Model):
     pickup_opening_hours = models.JSONField(
         _("pickup opening hours"), default=list, blank=True, validators=[validate_opening_hours]
     )
+    estimated_time_from = models.TimeField(_("estimated delivery from"), null=True, blank=True)
+    estimated_time_to = models.TimeField(_("estimated delivery until"), null=True, blank=True)
+    # A carrier hands the parcel to another for the last mile (FedEx SmartPost → USPS, …).
+    last_mile_carrier = models.CharField(_("last-mile carrier"), max_length=50, blank=True)
+    last_mile_tracking_number = models.CharField(_("last-mile tracking number"), max_length=64, blank=True)
+    # Polling (orders.carriers.polling): due when next_poll_at has passed; NULL = not polled
+    # any more (delivered, returned, or quiet for too long).
+    next_poll_at = models.DateTimeField(_("next poll"), null=True, blank=True, editable=False)
+    last_polled_at = models.DateTimeField(_("last poll"), null=True, blank=True, editable=False)
+    last_poll_outcome = models.CharField(
+        _("last poll outcome"), max_length=20, choices=PollOutcome.choices, blank=True, editable=False
+    )
+    last_poll_error = models.CharField(_("last poll error"), max_length=300, blank=True, editable=False)
+    poll_failures = models.PositiveSmallIntegerField(_("failed polls in a row"), default=0, editable=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -423,7 +492,21 @@ class Tracking(models.Model):
             models.CheckConstraint(condition=Q(step__gte=1, step__lte=5), name="tracking_step_range"),
             models.CheckConstraint(condition=~Q(tracking_number=""), name="tracking_number_not_empty"),
         ]
-        indexes = [models.Index(fields=["tracking_number"], name="tracking_number_idx")]
+        indexes = [
+            models.Index(fields=["tracking_number"], name="tracking_number_idx"),
+            # The dispatcher's claim: due open trackings of one carrier, oldest due first.
+            models.Index(
+                fields=["carrier", "next_poll_at"],
+                condition=Q(next_poll_at__isnull=False),
+                name="tracking_poll_due_idx",
+            ),
+            # The admin's "errors in the last hour" per carrier.
+            models.Index(
+                fields=["carrier", "last_polled_at"],
+                condition=Q(last_polled_at__isnull=False),
+                name="tracking_last_polled_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.carrier_info.name} {self.tracking_number}"
@@ -477,6 +560,12 @@ class Checkpoint(models.Model):
     location = models.CharField(_("location"), max_length=200, blank=True)
     country = models.CharField(_("country"), max_length=2, blank=True, validators=[country_validator])
     estimated_delivery_date = models.DateField(_("estimated delivery"), null=True, blank=True)
+    estimated_delivery_end = models.DateField(_("estimated delivery (window end)"), null=True, blank=True)
+    estimated_time_from = models.TimeField(_("estimated delivery from"), null=True, blank=True)
+    estimated_time_to = models.TimeField(_("estimated delivery until"), null=True, blank=True)
+    # False when the carrier gave a local time without its zone: occurred_at then holds that
+    # wall-clock time as if it were UTC, and is shown as it is, never converted.
+    zone_known = models.BooleanField(_("time zone known"), default=True)
     is_hidden = models.BooleanField(_("hidden from shoppers"), default=False)
     created_at = models.DateTimeField(_("received"), auto_now_add=True)
 

@@ -211,6 +211,47 @@ EMAIL_LINKS_IN_BACKGROUND = env_bool("EMAIL_LINKS_IN_BACKGROUND", default=True)
 API_KEY_RATE = env("API_KEY_RATE", "1200/m")
 WEBHOOK_TOLERANCE_SECONDS = env_int("WEBHOOK_TOLERANCE_SECONDS", 300)
 
+# --- Live carrier tracking (orders/carriers/) ----------------------------------------------------
+# Credentials per carrier; a carrier without them is not polled. *_API_URL points an adapter at
+# another base URL (a carrier's sandbox, or our own fake carrier in the demo and tests).
+UPS_CLIENT_ID, UPS_CLIENT_SECRET = env("UPS_CLIENT_ID"), env("UPS_CLIENT_SECRET")
+UPS_API_URL = env("UPS_API_URL", "https://onlinetools.ups.com")
+FEDEX_CLIENT_ID, FEDEX_CLIENT_SECRET = env("FEDEX_CLIENT_ID"), env("FEDEX_CLIENT_SECRET")
+FEDEX_API_URL = env("FEDEX_API_URL", "https://apis.fedex.com")
+USPS_CLIENT_ID, USPS_CLIENT_SECRET = env("USPS_CLIENT_ID"), env("USPS_CLIENT_SECRET")
+USPS_API_URL = env("USPS_API_URL", "https://apis.usps.com")
+DHL_API_KEY = env("DHL_API_KEY")
+DHL_API_URL = env("DHL_API_URL", "https://api-eu.dhl.com")
+AFTERSHIP_API_KEY = env("AFTERSHIP_API_KEY")
+AFTERSHIP_API_URL = env("AFTERSHIP_API_URL", "https://api.aftership.com")
+# Seconds a single carrier request may take.
+CARRIER_TIMEOUT = float(env("CARRIER_TIMEOUT", "10"))
+# Requests per minute per carrier, shared by every worker through the cache ("code=n,…").
+CARRIER_CALLS_PER_MINUTE = env("CARRIER_CALLS_PER_MINUTE", "ups=250,fedex=100,usps=60,dhl=1,aftership=300")
+# Multiplies every polling interval (the demo's sandbox moves parcels every two minutes).
+CARRIER_POLL_INTERVAL_SCALE = float(env("CARRIER_POLL_INTERVAL_SCALE", "1"))
+# live_refresh=true: the whole inline refresh is bounded by this many seconds, and each tracking
+# is asked at most once per LIVE_REFRESH_MIN_SECONDS.
+LIVE_REFRESH_TIMEOUT = float(env("LIVE_REFRESH_TIMEOUT", "3"))
+LIVE_REFRESH_MIN_SECONDS = env_int("LIVE_REFRESH_MIN_SECONDS", 300)
+
+# --- Celery: background work ----------------------------------------------------------------------
+# With a broker, `celery -A statuspage worker` polls carriers and `celery -A statuspage beat`
+# dispatches due polls every minute. Without one, tasks run eagerly in the calling process (the
+# demo, the tests and single-machine deployments, which run `manage.py poll_trackings`).
+CELERY_BROKER_URL = env("CELERY_BROKER_URL")
+CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True  # a worker that dies mid-poll leaves the task to another
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SERIALIZER = CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULE = {
+    "dispatch-carrier-polls": {"task": "orders.carriers.tasks.dispatch_polls", "schedule": 60.0},
+}
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -220,5 +261,10 @@ LOGGING = {
         "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["request_id"]}
     },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # httpx logs every carrier request's URL (tracking numbers) at INFO.
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+    },
 }

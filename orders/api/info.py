@@ -56,6 +56,11 @@ class InfoParams(Schema):
     exp: str | None = Field(None, description="Expiry of a signed link (unix time)")
     lang: str | None = Field(None, description="en, de, fr or es")
     single_tracking: str | None = Field(None, description="true: only the tracking that was looked up")
+    live_refresh: str | None = Field(
+        None,
+        description="true: ask the carriers for news first (bounded to a few seconds, at most every 5 "
+        "minutes per tracking); any carrier failure falls back to the stored data",
+    )
 
 
 class CourierInfo(Schema):

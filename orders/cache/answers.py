@@ -85,6 +85,8 @@ def request_key(scope: str, request: HttpRequest, *context: str) -> str | None:
     """
     if settings.SESSION_COOKIE_NAME in request.COOKIES:
         return None
+    if request.GET.get("live_refresh", "").strip().lower() in ("true", "1", "yes"):
+        return None  # it asks the carrier (at most every few minutes), not an answer kept from before
     material = "\x1f".join(
         (scope, timezone.localdate().isoformat(), request.META.get("QUERY_STRING", ""), *context)
     )

@@ -1,0 +1,253 @@
+"""Live carrier tracking end to end: the dispatcher, polls against the sandbox carrier (the real
+adapters over HTTP, in process), the schedule, failures, and `manage.py poll_trackings`."""
+
+from __future__ import annotations
+
+import io
+import itertools
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from django.core.cache import cache
+from django.core.management import call_command
+from django.utils import timezone
+
+from orders import lifecycle
+from orders.carriers import base, polling, registry
+from orders.carriers.sandbox import SandboxCarrierServer
+from orders.models import Checkpoint, Order, PollOutcome, Tracking, TrackingStatus
+from tests.conftest import make_account, make_order
+
+STEP = timedelta(hours=3)
+# Numbers whose sandbox route is a plain delivery (see orders/carriers/sandbox/route.py).
+NUMBERS = {
+    "ups": "1Z999AA10123456784",
+    "fedex": "123456789012",
+    "usps": "9400111899223197428490",
+    "dhl": "1234567890",
+}
+
+
+class Clock:
+    def __init__(self):
+        self.now = datetime.now(UTC).replace(microsecond=0)
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+@pytest.fixture
+def sandbox(settings, clock):
+    """The sandbox carrier behind every adapter, in process, with credentials for each API."""
+    server = SandboxCarrierServer(clock=clock, step=STEP)
+    for api in registry.APIS:
+        setattr(settings, f"{api.upper()}_API_URL", f"http://carriers.test/{api}")
+    settings.UPS_CLIENT_ID = settings.FEDEX_CLIENT_ID = settings.USPS_CLIENT_ID = "demo-client"
+    settings.UPS_CLIENT_SECRET = settings.FEDEX_CLIENT_SECRET = settings.USPS_CLIENT_SECRET = "demo-secret"
+    settings.DHL_API_KEY = settings.AFTERSHIP_API_KEY = "demo-key"
+    settings.CARRIER_CALLS_PER_MINUTE = "ups=100,fedex=100,usps=100,dhl=100,aftership=100"
+    registry.transport = httpx.WSGITransport(app=server)
+    base.forget_tokens()
+    cache.clear()
+    yield server
+    registry.transport = None
+    base.forget_tokens()
+
+
+def ship(order: Order, carrier: str, number: str | None = None) -> Tracking:
+    return lifecycle.attach_tracking(order=order, tracking_number=number or NUMBERS[carrier], carrier=carrier)
+
+
+def poll_once(*args: str) -> str:
+    out = io.StringIO()
+    call_command("poll_trackings", "--once", *args, stdout=out)
+    return out.getvalue()
+
+
+def make_due(tracking: Tracking) -> None:
+    Tracking.objects.filter(pk=tracking.pk).update(next_poll_at=timezone.now() - timedelta(seconds=1))
+
+
+@pytest.mark.parametrize("carrier", sorted(NUMBERS))
+def test_a_poll_fills_in_checkpoints_status_and_eta(db, sandbox, clock, carrier):
+    order = make_order()
+    tracking = ship(order, carrier)
+    assert tracking.next_poll_at is not None  # a new shipment is due at once
+    sandbox.start(tracking.tracking_number, clock.now - STEP * 3 - timedelta(minutes=1))
+
+    output = poll_once()
+
+    tracking.refresh_from_db()
+    shipment = sandbox.shipment(carrier, tracking.tracking_number)
+    assert f"{registry.api_for(carrier)}: 1 polled (ok 1)" in output
+    assert tracking.last_poll_outcome == PollOutcome.OK
+    assert tracking.status == TrackingStatus.IN_TRANSIT
+    assert tracking.checkpoints.count() == len(shipment.events) == 4
+    newest = tracking.checkpoints.first()
+    assert newest.occurred_at == shipment.latest.occurred_at or not newest.zone_known
+    assert tracking.estimated_delivery_date == shipment.estimated_delivery
+    assert tracking.next_poll_at > timezone.now()
+
+
+def test_a_second_poll_adds_only_new_events(db, sandbox, clock):
+    order = make_order()
+    tracking = ship(order, "ups")
+    sandbox.start(tracking.tracking_number, clock.now - STEP * 2 - timedelta(minutes=1))
+    poll_once()
+    assert tracking.checkpoints.count() == 3
+
+    make_due(tracking)
+    poll_once()  # nothing new at the carrier
+    assert tracking.checkpoints.count() == 3
+
+    clock.now += STEP * 2
+    make_due(tracking)
+    poll_once()
+    tracking.refresh_from_db()
+    assert tracking.checkpoints.count() == 5
+    assert tracking.status == TrackingStatus.OUT_FOR_DELIVERY
+    assert (
+        Checkpoint.objects.filter(tracking=tracking).values("occurred_at", "status_code").distinct().count()
+        == 5
+    )
+
+
+def test_delivered_parcels_are_not_polled_again(db, sandbox, clock):
+    order = make_order()
+    tracking = ship(order, "ups")
+    sandbox.start(tracking.tracking_number, clock.now - STEP * 10)
+    poll_once()
+    tracking.refresh_from_db()
+    order.refresh_from_db()
+    assert tracking.status == TrackingStatus.DELIVERED
+    assert order.status == "delivered"
+    assert tracking.next_poll_at is None
+    calls = len(sandbox.calls_to("ups"))
+    poll_once()
+    assert len(sandbox.calls_to("ups")) == calls
+
+
+@pytest.mark.parametrize(
+    ("status", "retry_after", "outcome", "at_least"),
+    [
+        (429, "120", PollOutcome.RATE_LIMITED, timedelta(seconds=120)),
+        (500, None, PollOutcome.UNAVAILABLE, polling.BACKOFF_BASE * (1 - polling.JITTER)),
+        (503, "600", PollOutcome.UNAVAILABLE, timedelta(seconds=600)),
+    ],
+)
+def test_carrier_failures_leave_the_order_unchanged_and_push_the_next_poll_back(
+    db, sandbox, clock, status, retry_after, outcome, at_least
+):
+    order = make_order()
+    tracking = ship(order, "ups")
+    sandbox.start(tracking.tracking_number, clock.now - STEP * 3)
+    version = Order.objects.get(pk=order.pk).state_version
+    sandbox.fail_next("ups", status, retry_after=retry_after)
+
+    before = timezone.now()
+    output = poll_once()
+
+    tracking.refresh_from_db()
+    assert "ups: 1 polled" in output
+    assert tracking.checkpoints.count() == 0
+    assert Order.objects.get(pk=order.pk).state_version == version
+    assert tracking.last_poll_outcome == outcome
+    assert tracking.poll_failures == 1
+    assert tracking.next_poll_at >= before + at_least
+
+    # Back to normal: the next poll succeeds and the failure count resets.
+    make_due(tracking)
+    poll_once()
+    tracking.refresh_from_db()
+    assert tracking.poll_failures == 0
+    assert tracking.checkpoints.count() == 4
+
+
+def test_failures_back_off_exponentially(db, sandbox, clock):
+    tracking = ship(make_order(), "ups")
+    delays = []
+    for _ in range(4):
+        sandbox.fail_next("ups", 502)
+        make_due(tracking)
+        start = timezone.now()
+        poll_once()
+        tracking.refresh_from_db()
+        delays.append(tracking.next_poll_at - start)
+    assert tracking.poll_failures == 4
+    for shorter, longer in itertools.pairwise(delays):
+        assert longer > shorter * 1.5
+
+
+def test_a_number_the_carrier_does_not_know_is_asked_again_later(db, sandbox):
+    tracking = ship(make_order(), "ups")
+    sandbox.unknown_numbers.add(tracking.tracking_number)
+    poll_once()
+    tracking.refresh_from_db()
+    assert tracking.last_poll_outcome == PollOutcome.NOT_FOUND
+    assert tracking.poll_failures == 0
+    assert tracking.next_poll_at > timezone.now() + polling.NOT_FOUND_INTERVAL * (
+        1 - polling.JITTER
+    ) - timedelta(minutes=1)
+
+
+def test_a_carrier_without_credentials_is_not_polled(db, sandbox, settings):
+    settings.UPS_CLIENT_ID = ""
+    tracking = ship(make_order(), "ups")
+    output = poll_once("--carrier", "ups")
+    assert "ups: not polled (no credentials)" in output
+    assert sandbox.calls_to("ups") == []
+    tracking.refresh_from_db()
+    assert tracking.last_polled_at is None
+
+
+def test_the_budget_caps_calls_per_minute(db, sandbox, settings):
+    settings.CARRIER_CALLS_PER_MINUTE = "ups=2"
+    order = make_order()
+    for number in ("1Z999AA10123456784", "1Z12345E0205271688", "1Z12345E6605272234", "1Z12345E1305277940"):
+        ship(order, "ups", number)
+    output = poll_once("--carrier", "ups")
+    assert "ups: 2 polled" in output
+    assert len(sandbox.calls_to("ups")) == 2
+    assert Tracking.objects.filter(last_polled_at__isnull=False).count() == 2
+
+
+def test_fedex_numbers_are_asked_thirty_at_a_time(db, sandbox):
+    order = make_order()
+    for index in range(31):
+        ship(order, "fedex", f"7{index:011d}")
+    output = poll_once("--carrier", "fedex")
+    assert "fedex: 31 polled" in output
+    assert len(sandbox.calls_to("fedex")) == 2
+
+
+def test_unknown_carrier_option_is_an_error(db):
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="Unknown carrier"):
+        poll_once("--carrier", "pigeon")
+
+
+def test_events_of_an_earlier_parcel_with_a_recycled_number_are_dropped(db, sandbox, clock):
+    tracking = ship(make_order(), "ups")
+    sandbox.start(tracking.tracking_number, clock.now - timedelta(days=200))
+    poll_once()
+    tracking.refresh_from_db()
+    assert tracking.checkpoints.count() == 0
+    assert tracking.last_poll_outcome == PollOutcome.OK
+
+
+def test_a_poll_changes_only_the_tracking_row_it_was_made_for(db, sandbox, clock):
+    other_account = make_account(slug="other-shop")
+    mine = ship(make_order(), "ups")
+    theirs = ship(make_order(account=other_account, order_number="B-1"), "ups")
+    Tracking.objects.filter(pk=theirs.pk).update(next_poll_at=timezone.now() + timedelta(hours=1))
+    sandbox.start(mine.tracking_number, clock.now - STEP * 3)
+    poll_once()
+    assert mine.checkpoints.count() == 4
+    assert theirs.checkpoints.count() == 0
