@@ -6,14 +6,18 @@ from __future__ import annotations
 import itertools
 import os
 import uuid
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 from django.core.cache import cache, caches
 from django.test import override_settings
 from django.utils import timezone
 
 from orders import lifecycle
+from orders.carriers import base as carrier_base
+from orders.carriers import registry
+from orders.carriers.sandbox import SandboxCarrierServer
 from orders.models import Account, Checkpoint, LineItem, Order, Tracking
 
 _numbers = itertools.count(1001)
@@ -123,3 +127,39 @@ def redis_cache():
     with override_settings(CACHES=config):  # Django rebuilds its cache handlers on this change
         yield caches["default"]
         caches["default"].clear()
+
+
+# --- carriers: the sandbox behind every adapter ---------------------------------------------------
+
+STEP = timedelta(hours=3)  # the sandbox carrier scans a parcel this often in tests
+
+
+class Clock:
+    def __init__(self):
+        self.now = datetime.now(UTC).replace(microsecond=0)
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+@pytest.fixture
+def sandbox(settings, clock):
+    """The sandbox carrier behind every adapter, in process, with credentials for each API."""
+    server = SandboxCarrierServer(clock=clock, step=STEP)
+    for api in registry.APIS:
+        setattr(settings, f"{api.upper()}_API_URL", f"http://carriers.test/{api}")
+    settings.UPS_CLIENT_ID = settings.FEDEX_CLIENT_ID = settings.USPS_CLIENT_ID = "demo-client"
+    settings.UPS_CLIENT_SECRET = settings.FEDEX_CLIENT_SECRET = settings.USPS_CLIENT_SECRET = "demo-secret"
+    settings.DHL_API_KEY = settings.AFTERSHIP_API_KEY = "demo-key"
+    settings.CARRIER_CALLS_PER_MINUTE = "ups=100,fedex=100,usps=100,dhl=100,aftership=100"
+    registry.transport = httpx.WSGITransport(app=server)
+    carrier_base.forget_tokens()
+    cache.clear()
+    yield server
+    registry.transport = None
+    carrier_base.forget_tokens()

@@ -5,21 +5,17 @@ from __future__ import annotations
 
 import io
 import itertools
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
-import httpx
 import pytest
-from django.core.cache import cache
 from django.core.management import call_command
 from django.utils import timezone
 
 from orders import lifecycle
-from orders.carriers import base, polling, registry
-from orders.carriers.sandbox import SandboxCarrierServer
+from orders.carriers import polling, registry
 from orders.models import Checkpoint, Order, PollOutcome, Tracking, TrackingStatus
-from tests.conftest import make_account, make_order
+from tests.conftest import STEP, make_account, make_order
 
-STEP = timedelta(hours=3)
 # Numbers whose sandbox route is a plain delivery (see orders/carriers/sandbox/route.py).
 NUMBERS = {
     "ups": "1Z999AA10123456784",
@@ -27,37 +23,6 @@ NUMBERS = {
     "usps": "9400111899223197428490",
     "dhl": "1234567890",
 }
-
-
-class Clock:
-    def __init__(self):
-        self.now = datetime.now(UTC).replace(microsecond=0)
-
-    def __call__(self):
-        return self.now
-
-
-@pytest.fixture
-def clock():
-    return Clock()
-
-
-@pytest.fixture
-def sandbox(settings, clock):
-    """The sandbox carrier behind every adapter, in process, with credentials for each API."""
-    server = SandboxCarrierServer(clock=clock, step=STEP)
-    for api in registry.APIS:
-        setattr(settings, f"{api.upper()}_API_URL", f"http://carriers.test/{api}")
-    settings.UPS_CLIENT_ID = settings.FEDEX_CLIENT_ID = settings.USPS_CLIENT_ID = "demo-client"
-    settings.UPS_CLIENT_SECRET = settings.FEDEX_CLIENT_SECRET = settings.USPS_CLIENT_SECRET = "demo-secret"
-    settings.DHL_API_KEY = settings.AFTERSHIP_API_KEY = "demo-key"
-    settings.CARRIER_CALLS_PER_MINUTE = "ups=100,fedex=100,usps=100,dhl=100,aftership=100"
-    registry.transport = httpx.WSGITransport(app=server)
-    base.forget_tokens()
-    cache.clear()
-    yield server
-    registry.transport = None
-    base.forget_tokens()
 
 
 def ship(order: Order, carrier: str, number: str | None = None) -> Tracking:

@@ -12,12 +12,11 @@ import pytest
 from orders.carriers import registry
 from orders.models import Tracking
 
-from .conftest import make_order, ship
-from .test_carrier_polling import STEP, clock, sandbox  # noqa: F401 (fixtures)
+from .conftest import STEP, make_order, ship
 
 
 @pytest.fixture
-def parcel(db, sandbox, clock):  # noqa: F811
+def parcel(db, sandbox, clock):
     order = make_order(order_number="LR-1")
     tracking = ship(order, "1Z999AA10123456784", carrier="ups")
     sandbox.start(tracking.tracking_number, clock.now - STEP * 3 - timedelta(minutes=1))
@@ -44,7 +43,7 @@ def test_live_refresh_fetches_the_carriers_news_before_answering(client, parcel)
     assert tracking.checkpoints.count() == 4
 
 
-def test_live_refresh_asks_the_carrier_at_most_once_per_five_minutes(client, sandbox, parcel):  # noqa: F811
+def test_live_refresh_asks_the_carrier_at_most_once_per_five_minutes(client, sandbox, parcel):
     order, _ = parcel
     page(client, order, live_refresh="true")
     calls = len(sandbox.calls_to("ups"))
@@ -53,7 +52,7 @@ def test_live_refresh_asks_the_carrier_at_most_once_per_five_minutes(client, san
     assert len(sandbox.calls_to("ups")) == calls
 
 
-def test_the_info_api_and_widget_refresh_too(client, sandbox, parcel):  # noqa: F811
+def test_the_info_api_and_widget_refresh_too(client, sandbox, parcel):
     order, tracking = parcel
     response = get(client, order, "info", live_refresh="1")
     assert response.status_code == 200
@@ -71,7 +70,7 @@ def test_the_info_api_and_widget_refresh_too(client, sandbox, parcel):  # noqa: 
 
 
 @pytest.mark.parametrize("status", [500, 429, 401])
-def test_a_failing_carrier_falls_back_to_stored_data(client, sandbox, parcel, status):  # noqa: F811
+def test_a_failing_carrier_falls_back_to_stored_data(client, sandbox, parcel, status):
     order, tracking = parcel
     sandbox.fail_next("ups", status, count=3)
     response = page(client, order, live_refresh="true")
@@ -107,7 +106,7 @@ def test_an_invalid_live_refresh_value_is_a_400(client, parcel, value):
     assert tracking.checkpoints.count() == 0
 
 
-def test_without_live_refresh_nothing_is_asked(client, sandbox, parcel):  # noqa: F811
+def test_without_live_refresh_nothing_is_asked(client, sandbox, parcel):
     order, _ = parcel
     page(client, order)
     assert sandbox.calls_to("ups") == []

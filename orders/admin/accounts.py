@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
@@ -11,10 +12,69 @@ from django.utils.translation import ngettext
 from orders.admin.common import (
     HTTPS_URLS,
 )
+from orders.carriers import base as carrier_base
 from orders.models import (
     Account,
+    CarrierCredential,
     new_webhook_secret,
 )
+
+
+class CarrierCredentialForm(forms.ModelForm):
+    """Secrets are write-only: the form never shows them, and leaving a field empty keeps it."""
+
+    client_secret = forms.CharField(
+        label=_("client secret"), required=False, widget=forms.PasswordInput(render_value=False)
+    )
+    api_key = forms.CharField(
+        label=_("API key"), required=False, widget=forms.PasswordInput(render_value=False)
+    )
+
+    class Meta:
+        model = CarrierCredential
+        fields = ("api", "client_id", "client_secret", "api_key", "api_url")
+
+    def clean(self):
+        data = super().clean()
+        api = data.get("api")
+        keeps = self.instance.pk and self.instance.api == api
+        has_secret = data.get("client_secret") or (keeps and self.instance.client_secret_encrypted)
+        has_key = data.get("api_key") or (keeps and self.instance.api_key_encrypted)
+        if api in ("dhl", "aftership") and not has_key:
+            self.add_error("api_key", _("This carrier API needs an API key."))
+        if api in ("ups", "fedex", "usps") and not (data.get("client_id") and has_secret):
+            self.add_error("client_secret", _("This carrier API needs a client id and a client secret."))
+        return data
+
+    def save(self, commit=True):
+        credential = super().save(commit=False)
+        for name in ("client_secret", "api_key"):
+            if self.cleaned_data.get(name):
+                setattr(credential, name, self.cleaned_data[name])
+        if commit:
+            credential.save()
+        carrier_base.forget_tokens()  # a token of the old credentials must not be reused
+        return credential
+
+
+class CarrierCredentialInline(admin.TabularInline):
+    model = CarrierCredential
+    form = CarrierCredentialForm
+    extra = 0
+    fields = ("api", "client_id", "client_secret", "api_key", "api_url", "stored")
+    readonly_fields = ("stored",)
+    formfield_overrides = HTTPS_URLS
+    verbose_name_plural = _("Own carrier credentials (instead of the deployment's)")
+
+    @admin.display(description=_("stored secrets"))
+    def stored(self, credential: CarrierCredential) -> str:
+        kept = [
+            label
+            for label, value in ((_("secret"), credential.client_secret), (_("API key"), credential.api_key))
+            if value
+        ]
+        return ", ".join(str(k) for k in kept) or "—"
+
 
 # --- Accounts -----------------------------------------------------------------------------------
 
@@ -27,6 +87,7 @@ class AccountAdmin(admin.ModelAdmin):
     formfield_overrides = HTTPS_URLS
     readonly_fields = ("webhook_secret", "created_at")
     actions = ("rotate_webhook_secret",)
+    inlines = (CarrierCredentialInline,)
     fieldsets = (
         (None, {"fields": ("name", "slug", "default_language")}),
         (_("Branding"), {"fields": ("brand_color", "logo")}),

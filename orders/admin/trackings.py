@@ -15,6 +15,7 @@ from orders.admin.common import (
     carrier_link,
     tracking_number_q,
 )
+from orders.carriers import polling
 from orders.models import (
     Checkpoint,
     Tracking,
@@ -54,9 +55,21 @@ class TrackingAdmin(admin.ModelAdmin):
         "estimated_delivery_date",
         "is_return",
         "last_event_at",
+        "last_poll_outcome",
     )
     list_select_related = ("order",)
-    list_filter = ("carrier", "status", "is_return")
+    list_filter = ("carrier", "status", "is_return", "last_poll_outcome")
+    actions = ("poll_now",)
+    change_list_template = "admin/orders/tracking/change_list.html"
+    poll_fields = (
+        "polling",
+        "last_polled_at",
+        "last_poll_outcome",
+        "last_poll_error",
+        "poll_failures",
+        "last_mile_carrier",
+        "last_mile_tracking_number",
+    )
     search_fields = ("tracking_number", "order__order_number")
     search_help_text = _("Tracking number (spaces and case do not matter) or order number.")
     autocomplete_fields = ("order",)
@@ -78,6 +91,7 @@ class TrackingAdmin(admin.ModelAdmin):
                 ),
             },
         ),
+        (_("Carrier polling"), {"fields": poll_fields}),
         (
             _("Pickup location"),
             {"fields": ("pickup_location_name", "pickup_location_address", "pickup_opening_hours")},
@@ -86,7 +100,27 @@ class TrackingAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         fixed = ("order", "carrier", "tracking_number") if obj else ()
-        return (*fixed, "carrier_page", *self.derived_fields)
+        return (*fixed, "carrier_page", *self.derived_fields, *self.poll_fields)
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "carrier_apis": polling.api_status()}
+        return super().changelist_view(request, extra_context=extra_context)
+
+    @admin.display(description=_("polling"))
+    def polling(self, tracking: Tracking) -> str:
+        return polling.polling_note(tracking) if tracking.pk else "—"
+
+    @admin.action(description=_("Poll the carrier now"))
+    def poll_now(self, request, queryset):
+        """Ask the carrier at once for the selected open shipments (within the carrier's budget)."""
+        trackings = list(queryset.filter(next_poll_at__isnull=False).select_related("order"))
+        outcomes = polling.poll_now(trackings)
+        summary = ", ".join(f"{name}: {count}" for name, count in sorted(outcomes.items()))
+        summary = summary or _("Nothing to poll (closed, or no carrier API or credentials).")
+        self.message_user(
+            request,
+            _("Polled %(n)d shipment(s). %(summary)s") % {"n": sum(outcomes.values()), "summary": summary},
+        )
 
     def get_search_results(self, request, queryset, search_term):
         results, may_have_duplicates = super().get_search_results(request, queryset, search_term)

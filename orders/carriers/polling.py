@@ -465,3 +465,91 @@ def refresh_live(order: Order, *, now: datetime | None = None) -> bool:
         # A live refresh that fails leaves the schedule alone: the poller keeps its own rhythm.
         apply_result(group, result, now=now, reschedule=False)
     return True
+
+
+# --- what staff see -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ApiStatus:
+    api: str
+    name: str
+    credentials: str  # "deployment", "N accounts", or "" (not polled)
+    due: int  # capped at DUE_CAP: a count over the whole table is not worth its time
+    polled_last_hour: int
+    errors_last_hour: int
+    last_error: str
+
+
+DUE_CAP = 10_000
+
+
+def api_status(now: datetime | None = None) -> list[ApiStatus]:
+    """Per carrier API: can it be polled, how much is due, and how the last hour went."""
+    now = now or timezone.now()
+    hour_ago = now - timedelta(hours=1)
+    healthy = (PollOutcome.OK, PollOutcome.NOT_FOUND)
+    rows = []
+    for api, name in registry.API_CHOICES:
+        carriers = carriers_of(api)
+        own = accounts_with_own_credentials(api)
+        if registry.default_credentials(api).configured:
+            credentials = "deployment"
+        else:
+            credentials = f"{len(own)} account(s)" if own else ""
+        recent = Tracking.objects.filter(carrier__in=carriers, last_polled_at__gte=hour_ago)
+        failed = recent.exclude(last_poll_outcome__in=healthy)
+        due = Tracking.objects.filter(carrier__in=carriers, next_poll_at__lte=now)
+        last_error = failed.order_by("-last_polled_at").values_list("last_poll_error", flat=True).first()
+        rows.append(
+            ApiStatus(
+                api=api,
+                name=name,
+                credentials=credentials,
+                due=due.values("pk")[:DUE_CAP].count(),
+                polled_last_hour=recent.count(),
+                errors_last_hour=failed.count(),
+                last_error=last_error or "",
+            )
+        )
+    return rows
+
+
+def polling_note(tracking: Tracking) -> str:
+    """One line for staff on why and when this shipment is (not) polled."""
+    api = registry.api_for(tracking.carrier)
+    if api is None:
+        return "Not polled: no carrier API for this carrier (updates come from webhooks)."
+    if tracking.next_poll_at is None:
+        return "Not polled any more (delivered, returned, or quiet for 90 days)."
+    if (
+        not registry.default_credentials(api).configured
+        and not CarrierCredential.objects.filter(api=api, account_id=tracking.order.account_id).exists()
+    ):
+        return f"Not polled: no {api.upper()} credentials (set them in the environment or on the account)."
+    return f"Next poll due {tracking.next_poll_at:%Y-%m-%d %H:%M} UTC."
+
+
+def poll_now(trackings: list[Tracking]) -> dict[str, int]:
+    """Staff's "poll now": the selected open trackings, grouped into jobs as the dispatcher would."""
+    now = timezone.now()
+    groups: dict[tuple[str, int | None], list[Tracking]] = defaultdict(list)
+    owners: dict[str, set[int]] = {}
+    for tracking in trackings:
+        api = registry.api_for(tracking.carrier)
+        if api is None or tracking.next_poll_at is None:
+            continue
+        owners.setdefault(api, accounts_with_own_credentials(api))
+        if not configured(api, owners[api]):
+            continue
+        owner = tracking.order.account_id if tracking.order.account_id in owners[api] else None
+        groups[(api, owner)].append(tracking)
+    outcomes: dict[str, int] = defaultdict(int)
+    for (api, owner), group in groups.items():
+        size = registry.adapter(api).Client.batch_size
+        for i in range(0, len(group), size):
+            batch = group[i : i + size]
+            result = fetch(PollJob(api, tuple(t.pk for t in batch), owner), batch)
+            for name, count in apply_result(batch, result, now=now).items():
+                outcomes[name] += count
+    return dict(outcomes)
