@@ -9,6 +9,7 @@ exists is left alone, so running it twice changes nothing.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -17,6 +18,7 @@ from django.utils import timezone
 
 from orders import lifecycle
 from orders.carriers import detect_carriers, get_carrier
+from orders.carriers.sandbox.route import scenario_for
 from orders.models import Account, LineItem, Order, OrderStatus
 
 ACCOUNT = {
@@ -82,6 +84,8 @@ class Shipment:
     eta: int | None = None  # announced at dispatch, in days from today
     is_return: bool = False
     pickup: dict = field(default_factory=dict)  # pickup_location_* fields of the tracking
+    # Live: no scripted events; the sandbox carrier moves it while the demo runs (polling).
+    live: bool = False
 
 
 @dataclass(frozen=True)
@@ -643,6 +647,45 @@ def demo_orders() -> tuple[OrderSpec, ...]:
             ),
             customer_number="C-30044",
         ),
+        *live_orders(),
+    )
+
+
+def live_number(make: Callable[[str], str], prefix: str, width: int, scenario: str) -> str:
+    """The first valid number after ``prefix`` whose sandbox route tells ``scenario``."""
+    for serial in range(10_000):
+        number = make(f"{prefix}{serial:0{width}d}")
+        if scenario_for(number) == scenario:
+            return number
+    raise ValueError(f"no {scenario} number with prefix {prefix}")
+
+
+def live_orders() -> tuple[OrderSpec, ...]:
+    """Orders the sandbox carrier moves while `manage.py demo` runs: one per carrier and story."""
+    lantern = Item("Rechargeable Camp Lantern", "NW-LANT-R", "59.00")
+    stories = (
+        ("NW-1101", "Liam Walker", "ups", live_number(ups, "1ZLV0000030", 6, "delivered"), "97202"),
+        ("NW-1102", "Ava Thompson", "fedex", live_number(fedex, "77", 9, "failed_attempt"), "97205"),
+        ("NW-1103", "Noah Davis", "usps", live_number(usps, "92612903", 13, "pickup"), "97209"),
+        ("NW-1104", "Mia Robinson", "dhl", live_number(dhl, "88", 7, "exception"), "97210"),
+    )
+    return tuple(
+        OrderSpec(
+            number=number,
+            name=name,
+            email=f"{name.lower().replace(' ', '.')}@example.com",
+            phone="+1 503 555 0190",
+            street1="742 Evergreen Terrace",
+            city="Portland",
+            state="OR",
+            postal_code=postal_code,
+            country="US",
+            ordered=(0, "08:00"),
+            items=(lantern,),
+            shipments=(Shipment(carrier, tracking_number, eta=3, live=True),),
+            customer_number=f"C-4{number[-3:]}",
+        )
+        for number, name, carrier, tracking_number, postal_code in stories
     )
 
 
@@ -720,6 +763,9 @@ def _build(account: Account, spec: OrderSpec, now: datetime) -> Order:
             for name, value in shipment.pickup.items():
                 setattr(tracking, name, value)
             tracking.save(update_fields=list(shipment.pickup))
+        if not shipment.live:  # demo history, told by the script below: no carrier to ask
+            tracking.next_poll_at = None
+            tracking.save(update_fields=["next_poll_at"])
         for event in shipment.events:
             lifecycle.record_checkpoint(
                 tracking=tracking,

@@ -11,6 +11,7 @@ from django.core.management.commands import runserver
 from django.utils import timezone
 
 from orders.carriers import detect_carriers
+from orders.carriers.sandbox import demo as demo_carriers
 from orders.demo import seed_demo
 from orders.models import Checkpoint, LineItem, Order, OrderStatus, Tracking, TrackingStatus
 
@@ -89,7 +90,7 @@ def test_seed_demo_command_prints_how_to_look_each_order_up():
     out = StringIO()
     call_command("seed_demo", stdout=out)
     output = out.getvalue()
-    assert "Created 16 demo orders" in output
+    assert "Created 20 demo orders" in output
     for order in Order.objects.all():
         line = next(line for line in output.splitlines() if line.startswith(order.order_number + " "))
         assert order.recipient_email in line
@@ -105,8 +106,10 @@ def test_seed_demo_command_prints_how_to_look_each_order_up():
 
 @pytest.fixture
 def no_server(monkeypatch):
+    """No development server and no sandbox carriers (they would outlive the test)."""
     calls = []
     monkeypatch.setattr(runserver.Command, "run", lambda self, **options: calls.append(options))
+    monkeypatch.setattr(demo_carriers, "start", lambda: calls.append("carriers") or "http://127.0.0.1:9")
     return calls
 
 
@@ -124,8 +127,10 @@ def test_demo_command_prepares_everything_then_runs_the_server(settings, no_serv
     assert "NW-1004" in output
     assert "http://127.0.0.1:8123/track/?account=" in output  # signed links point at this server
     assert "http://127.0.0.1:8123/v4/track/orders/info-widget/?account=" in output
-    assert len(no_server) == 1
-    assert (no_server[0]["addrport"], no_server[0]["use_reloader"]) == ("127.0.0.1:8123", False)
+    assert "Sandbox carriers at http://127.0.0.1:9" in output
+    assert no_server[0] == "carriers"
+    assert len(no_server) == 2
+    assert (no_server[1]["addrport"], no_server[1]["use_reloader"]) == ("127.0.0.1:8123", False)
 
 
 def test_demo_command_leaves_an_existing_admin_password_alone(settings, no_server):
@@ -152,3 +157,21 @@ def test_printed_signed_links_open_the_full_page(client):
     response = client.get(link.removeprefix(settings.SITE_URL))
     assert response.status_code == 200
     assert Order.objects.get(order_number="NW-1001").recipient_name in response.text
+
+
+def test_live_demo_parcels_move_when_the_sandbox_carriers_scan_them(settings):
+    """The demo's carriers on localhost, through the real adapters: each live order gets its scans."""
+    from orders.models import Tracking
+
+    call_command("seed_demo", stdout=StringIO())
+    live = Tracking.objects.filter(order__order_number__in=["NW-1101", "NW-1102", "NW-1103", "NW-1104"])
+    assert sorted(live.values_list("carrier", flat=True)) == ["dhl", "fedex", "ups", "usps"]
+    scripted = Tracking.objects.exclude(pk__in=live)
+    assert not scripted.filter(next_poll_at__isnull=False).exists()  # demo history is not polled
+
+    url = demo_carriers.start(poll_every=3600)  # settings changed here are undone by the fixture
+    assert url.startswith("http://127.0.0.1:")
+    assert demo_carriers.poll_cycle() == 4
+    for tracking in live:
+        assert tracking.checkpoints.count() == 1  # label created, the first scan
+        assert tracking.status == "info_received"

@@ -8,6 +8,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.autoreload import DJANGO_AUTORELOAD_ENV
 
+from orders.carriers.sandbox import demo as demo_carriers
 from orders.models import Order
 
 DEMO_USERNAME = "admin"
@@ -51,9 +52,16 @@ class Command(BaseCommand):
             settings.SITE_URL = base_url(addrport)
         # With the autoreloader, runserver re-executes this command in a child process:
         # only the parent prepares the database and prints the welcome text.
+        serving = noreload or os.environ.get(DJANGO_AUTORELOAD_ENV) == "true"
         if os.environ.get(DJANGO_AUTORELOAD_ENV) != "true":
             self.prepare(addrport, verbosity=options["verbosity"])
-            self.stdout.flush()  # before runserver takes over, also when output goes to a pipe or file
+        if serving:  # the process that serves the site also runs the sandbox carriers and polls
+            sandbox = demo_carriers.start()
+            self.stdout.write(
+                f"Sandbox carriers at {sandbox}: the live demo orders (NW-1101 to NW-1104) get a new "
+                "carrier scan every minute; their pages and widgets follow."
+            )
+        self.stdout.flush()  # before runserver takes over, also when output goes to a pipe or file
         call_command("runserver", addrport, use_reloader=not noreload)
 
     def prepare(self, addrport: str, verbosity: int) -> None:
