@@ -253,8 +253,6 @@ def fetch(job: PollJob, trackings: list[Tracking], *, timeout: float | None = No
         return client.track(sorted({t.tracking_number for t in trackings}))
     except CarrierError as exc:
         return exc
-    finally:
-        client.close()
 
 
 def poll(job: PollJob, *, now: datetime | None = None) -> dict[str, int]:
@@ -451,7 +449,8 @@ def refresh_live(order: Order, *, now: datetime | None = None) -> bool:
         jobs.append((PollJob(api, (tracking.pk,), owner), [tracking]))
     if not jobs:
         return False
-    timeout = max(0.1, deadline - time.monotonic())
+    # Each request may take the whole bound; the deadline below is what holds the answer to it.
+    timeout = settings.LIVE_REFRESH_TIMEOUT
     futures = [(_live_pool.submit(fetch, job, group, timeout=timeout), group) for job, group in jobs]
     for future, group in futures:
         remaining = deadline - time.monotonic()

@@ -7,6 +7,7 @@ Model-free on purpose (models import carriers): an account's own credentials are
 from __future__ import annotations
 
 import importlib
+import threading
 from types import ModuleType
 
 import httpx
@@ -49,11 +50,24 @@ def default_credentials(api: str) -> Credentials:
     )
 
 
+_clients: dict[tuple, CarrierClient] = {}
+_clients_lock = threading.Lock()
+
+
 def client(api: str, credentials: Credentials, *, timeout: float | None = None) -> CarrierClient:
-    client_class = adapter(api).Client
-    return client_class(
-        credentials=credentials, transport=transport, timeout=timeout or settings.CARRIER_TIMEOUT
-    )
+    """The process's client for these credentials: kept and reused, so keep-alive connections
+    and the TLS context (150 ms to build) are paid once, not per poll. Thread-safe."""
+    timeout = timeout or settings.CARRIER_TIMEOUT
+    key = (api, credentials, round(timeout, 1), id(transport))
+    with _clients_lock:
+        found = _clients.get(key)
+        if found is None:
+            if len(_clients) >= 64:  # credentials or timeouts that changed: drop the old clients
+                _clients.clear()
+            found = _clients[key] = adapter(api).Client(
+                credentials=credentials, transport=transport, timeout=timeout
+            )
+        return found
 
 
 def calls_per_minute() -> dict[str, int]:
