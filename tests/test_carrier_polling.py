@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 import itertools
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.core.management import call_command
@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from orders import lifecycle
 from orders.carriers import polling, registry
+from orders.carriers.base import CheckpointUpdate, DeliveryWindow, TrackingUpdate
 from orders.models import Checkpoint, Order, PollOutcome, Tracking, TrackingStatus
 from tests.conftest import STEP, make_account, make_order
 
@@ -216,3 +217,49 @@ def test_a_poll_changes_only_the_tracking_row_it_was_made_for(db, sandbox, clock
     poll_once()
     assert mine.checkpoints.count() == 4
     assert theirs.checkpoints.count() == 0
+
+
+def _update(number: str, eta: date, *events: CheckpointUpdate) -> TrackingUpdate:
+    return TrackingUpdate(tracking_number=number, estimated_delivery=DeliveryWindow(eta), checkpoints=events)
+
+
+def test_a_new_estimate_without_a_new_scan_still_reaches_the_shipment(db):
+    tracking = ship(make_order(), "ups")
+    scanned = CheckpointUpdate(
+        datetime(2026, 11, 2, 15, 0, tzinfo=UTC), "in_transit", "AR", "Arrived", "Memphis"
+    )
+    now = timezone.now()
+    polling.apply_update(tracking, _update(tracking.tracking_number, date(2026, 11, 5), scanned), now=now)
+    tracking.refresh_from_db()
+    assert tracking.estimated_delivery_date == date(2026, 11, 5)
+
+    polling.apply_update(tracking, _update(tracking.tracking_number, date(2026, 11, 7), scanned), now=now)
+    tracking.refresh_from_db()
+    assert tracking.estimated_delivery_date == date(2026, 11, 7)
+    assert tracking.checkpoints.count() == 1
+
+
+def test_a_local_time_without_a_zone_is_kept_as_read(db):
+    tracking = ship(make_order(), "usps")
+    local = CheckpointUpdate(
+        datetime(2026, 11, 2, 9, 30), "in_transit", "10", "Arrived", "Denver, CO", zone_known=False
+    )
+    polling.apply_update(
+        tracking, TrackingUpdate(tracking.tracking_number, checkpoints=(local,)), now=timezone.now()
+    )
+    stored = tracking.checkpoints.get()
+    assert not stored.zone_known
+    assert stored.occurred_at == datetime(2026, 11, 2, 9, 30, tzinfo=UTC)  # the wall clock, never shifted
+
+
+def test_a_repeat_poll_with_nothing_new_costs_a_few_queries(db, django_assert_max_num_queries):
+    tracking = ship(make_order(), "ups")
+    events = tuple(
+        CheckpointUpdate(datetime(2026, 11, 2, h, 0, tzinfo=UTC), "in_transit", f"S{h}", "Scan", "Hub")
+        for h in range(8)
+    )
+    update = _update(tracking.tracking_number, date(2026, 11, 5), *events)
+    polling.apply_update(tracking, update, now=timezone.now())
+    tracking.refresh_from_db()
+    with django_assert_max_num_queries(5):
+        polling.apply_update(tracking, update, now=timezone.now())

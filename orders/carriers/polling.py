@@ -46,6 +46,7 @@ from orders.carriers.base import (
 from orders.models import (
     FINAL_TRACKING_STATUSES,
     CarrierCredential,
+    Checkpoint,
     Order,
     PollOutcome,
     Tracking,
@@ -359,8 +360,22 @@ def _record_checkpoints(tracking: Tracking, update: TrackingUpdate) -> None:
         key=_instant,
     )
     window = update.estimated_delivery
+    # Most polls bring nothing new: skip the events already stored in one query instead of
+    # letting each bounce off the unique constraint (which still decides under concurrency).
+    known = {
+        (moment, code, place): pk
+        for pk, moment, code, place in Checkpoint.objects.filter(tracking=tracking).values_list(
+            "pk", "occurred_at", "status_code", "location"
+        )
+    }
     for index, event in enumerate(events):
         newest = index == len(events) - 1
+        identity = (_instant(event), event.status_code[:64] or event.status, event.location[:200])
+        if identity in known:
+            if newest and window is not None:
+                checkpoint = Checkpoint.objects.select_related("tracking__order").get(pk=known[identity])
+                lifecycle.update_checkpoint_estimate(checkpoint, **_estimate_fields(window))
+            continue
         checkpoint, created = lifecycle.record_checkpoint(
             tracking=tracking,
             occurred_at=_instant(event),
