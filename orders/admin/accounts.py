@@ -34,6 +34,10 @@ class CarrierCredentialForm(forms.ModelForm):
         model = CarrierCredential
         fields = ("api", "client_id", "client_secret", "api_key", "api_url")
 
+        @staticmethod
+        def formfield_callback(field, **kwargs):
+            return field.formfield(**HTTPS_URLS.get(type(field), {}), **kwargs)
+
     def clean(self):
         data = super().clean()
         api = data.get("api")

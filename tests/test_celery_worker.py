@@ -1,0 +1,98 @@
+"""Carrier polling on a real Celery worker: beat's task through a Redis broker to a worker process
+that polls the sandbox carrier over localhost and writes to the test database (PostgreSQL)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from orders.carriers.sandbox import SandboxCarrierServer, serve
+
+from .conftest import make_order, ship
+
+ROOT = Path(__file__).resolve().parent.parent
+BROKER = os.environ.get("TEST_CELERY_BROKER_URL", "redis://127.0.0.1:6379/13")
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(connection.vendor != "postgresql", reason="a worker process needs a shared database"),
+]
+
+
+def _redis_up() -> bool:
+    import redis
+
+    try:
+        return bool(redis.Redis.from_url(BROKER, socket_connect_timeout=0.5).ping())
+    except redis.RedisError:
+        return False
+
+
+@pytest.fixture
+def worker_env():
+    if not _redis_up():
+        if os.environ.get("CI"):
+            pytest.fail("CI needs Redis for the Celery worker test")
+        pytest.skip("needs Redis for the Celery broker")
+    import redis
+
+    redis.Redis.from_url(BROKER).flushdb()
+    _httpd, url = serve(SandboxCarrierServer())
+    db = connection.settings_dict
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        CELERY_BROKER_URL=BROKER,
+        SECRET_KEY="celery-worker-test-secret-key-0123456789abcdefghij",
+        DEBUG="1",
+        UPS_API_URL=f"{url}/ups",
+        UPS_CLIENT_ID="worker",
+        UPS_CLIENT_SECRET="worker",
+        LOG_LEVEL="WARNING",
+    )
+    yield env
+    _httpd.shutdown()
+
+
+def test_a_worker_polls_what_the_beat_task_dispatches(worker_env):
+    tracking = ship(make_order(), "1Z999AA10123456784", carrier="ups")
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "statuspage",
+            "worker",
+            "--pool",
+            "solo",
+            "--loglevel",
+            "WARNING",
+        ],
+        env=worker_env,
+        cwd=ROOT,
+    )
+    try:
+        send = "from orders.carriers.tasks import dispatch_polls; dispatch_polls.delay()"
+        subprocess.run(
+            [sys.executable, "manage.py", "shell", "-c", send],
+            env=worker_env,
+            cwd=ROOT,
+            check=True,
+            timeout=60,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not tracking.checkpoints.exists():
+            time.sleep(0.5)
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+    tracking.refresh_from_db()
+    assert tracking.checkpoints.count() >= 1
+    assert tracking.last_poll_outcome == "ok"
