@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from datetime import date
+from datetime import date, datetime
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -585,6 +585,12 @@ class Checkpoint(models.Model):
 
     def __str__(self) -> str:
         return f"{self.occurred_at:%Y-%m-%d %H:%M} {self.get_status_display()}"
+
+    @property
+    def shown_at(self) -> datetime:
+        """The time to show: aware when the zone is known; else the carrier's local wall-clock
+        time, naive, so nothing converts it into a zone it never had."""
+        return self.occurred_at if self.zone_known else self.occurred_at.replace(tzinfo=None)
 
 
 class LineItem(models.Model):

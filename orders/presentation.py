@@ -50,7 +50,8 @@ def date_time(value: datetime | None) -> str:
     """ "18 Jan, 14:05" in the active language and the site's time zone."""
     if value is None:
         return ""
-    return formats.date_format(timezone.localtime(value), DATE_TIME_FORMATS.get(get_language(), "j M, H:i"))
+    local = value if timezone.is_naive(value) else timezone.localtime(value)  # naive: a carrier's local time
+    return formats.date_format(local, DATE_TIME_FORMATS.get(get_language(), "j M, H:i"))
 
 
 def step_labels() -> list[str]:

@@ -263,3 +263,18 @@ def test_a_repeat_poll_with_nothing_new_costs_a_few_queries(db, django_assert_ma
     tracking.refresh_from_db()
     with django_assert_max_num_queries(5):
         polling.apply_update(tracking, update, now=timezone.now())
+
+
+def test_a_local_time_without_a_zone_is_shown_as_the_carrier_gave_it(client, db, settings):
+    settings.TIME_ZONE = "Europe/Berlin"  # converting would show 10:30
+    order = make_order()
+    tracking = ship(order, "usps")
+    local = CheckpointUpdate(
+        datetime(2026, 11, 2, 9, 30), "in_transit", "10", "Arrived", "Denver", zone_known=False
+    )
+    polling.apply_update(
+        tracking, TrackingUpdate(tracking.tracking_number, checkpoints=(local,)), now=timezone.now()
+    )
+    page = client.get(order.status_url(kind="page", absolute=False)).content.decode()
+    assert 'datetime="2026-11-02T09:30:00"' in page
+    assert "09:30" in page

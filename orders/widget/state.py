@@ -81,7 +81,7 @@ def _shipment_line(result: LookupResult, tracking: Tracking) -> ShipmentLine:
         parts = (
             latest.message or presentation.status_text(latest.status),
             presentation.checkpoint_place(latest.location, latest.country),
-            presentation.date_time(latest.occurred_at),
+            presentation.date_time(latest.shown_at),
         )
         detail = DETAIL_SEPARATOR.join(part for part in parts if part)
     return ShipmentLine(
