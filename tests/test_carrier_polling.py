@@ -278,3 +278,15 @@ def test_a_local_time_without_a_zone_is_shown_as_the_carrier_gave_it(client, db,
     page = client.get(order.status_url(kind="page", absolute=False)).content.decode()
     assert 'datetime="2026-11-02T09:30:00"' in page
     assert "09:30" in page
+
+
+def test_live_refresh_is_supported_for_open_shipments_of_a_polled_carrier(db, settings):
+    settings.UPS_CLIENT_ID, settings.UPS_CLIENT_SECRET, settings.DHL_API_KEY = "id", "secret", ""
+    order = make_order()
+    ups, dhl, other = ship(order, "ups"), ship(order, "dhl"), ship(order, "other", "ZZ123")
+    assert registry.supports_live_refresh(ups)
+    assert not registry.supports_live_refresh(dhl)  # no credentials
+    assert not registry.supports_live_refresh(other)  # no adapter
+    Tracking.objects.filter(pk=ups.pk).update(next_poll_at=None)
+    ups.refresh_from_db()
+    assert not registry.supports_live_refresh(ups)  # delivered: nothing to refresh

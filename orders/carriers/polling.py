@@ -418,16 +418,6 @@ def refreshable(tracking: Tracking, now: datetime) -> bool:
     return tracking.last_polled_at is None or tracking.last_polled_at <= recent
 
 
-def supports_live_refresh(tracking: Tracking) -> bool:
-    """The info API's ``supports_live_refresh``: an adapter with credentials tracks this parcel."""
-    api = registry.api_for(tracking.carrier)
-    if api is None or tracking.status in FINAL_TRACKING_STATUSES:
-        return False
-    if registry.default_credentials(api).configured:
-        return True
-    return CarrierCredential.objects.filter(api=api, account_id=tracking.order.account_id).exists()
-
-
 def _claim_live(tracking: Tracking) -> bool:
     """At most one live refresh per tracking per window, across workers (the cache decides; with
     the cache away, last_polled_at alone does)."""

@@ -70,6 +70,17 @@ def client(api: str, credentials: Credentials, *, timeout: float | None = None) 
         return found
 
 
+def supports_live_refresh(tracking) -> bool:
+    """The info API's ``supports_live_refresh``: the shipment is open and an adapter with
+    credentials (the deployment's, or its account's own) tracks it."""
+    api = api_for(tracking.carrier)
+    if api is None or tracking.next_poll_at is None:
+        return False
+    if default_credentials(api).configured:
+        return True
+    return tracking.order.account.carrier_credentials.filter(api=api).exists()
+
+
 def calls_per_minute() -> dict[str, int]:
     """CARRIER_CALLS_PER_MINUTE ("ups=250,fedex=100,…") as a dict; unnamed APIs get 60."""
     limits = dict.fromkeys(APIS, 60)
