@@ -30,6 +30,7 @@ from django.utils.translation import gettext_lazy as _
 from orders import ratelimits
 from orders.carriers import CARRIERS, normalize_tracking_number, polling
 from orders.models import Account, Checkpoint, Order, OrderStatus, Tracking
+from orders.privacy.scrub import scrubbed
 from orders.signing import PURPOSE_WIDGET, LinkState, SignedSubject, verify
 
 PRIMARY_IDENTIFIERS = ("order_number", "external_order_id", "customer_number", "tracking_number")
@@ -188,10 +189,18 @@ class LookupResult:
             return 5 if self.order.status == OrderStatus.DELIVERED else self.matched_tracking.step
         return self.order.progress_step
 
-    def checkpoints(self, tracking: Tracking) -> list[Checkpoint]:
-        """A shipment's timeline, newest first, without hidden events unless staff or API."""
+    def checkpoints(self, tracking: Tracking, *, personal: bool = True) -> list[Checkpoint]:
+        """A shipment's timeline, newest first, without hidden events unless staff or API.
+
+        Below full access, or with `personal=False` (the widget: emails get forwarded), the
+        carrier's text comes without the names and addresses in it (orders.privacy.scrub).
+        """
         events = list(tracking.checkpoints.all())
-        return events if self.show_hidden_checkpoints else [c for c in events if not c.is_hidden]
+        if not self.show_hidden_checkpoints:
+            events = [c for c in events if not c.is_hidden]
+        if personal and self.is_full:
+            return events
+        return [scrubbed(c) for c in events]
 
 
 def clean_params(params: Mapping[str, str], *, default_account: Account | None = None) -> dict:

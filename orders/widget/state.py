@@ -74,7 +74,7 @@ def _order_label(result: LookupResult) -> str:
 
 
 def _shipment_line(result: LookupResult, tracking: Tracking) -> ShipmentLine:
-    latest = next((c for c in result.checkpoints(tracking) if not c.is_hidden), None)
+    latest = next((c for c in result.checkpoints(tracking, personal=False) if not c.is_hidden), None)
     if latest is None:
         detail = tracking.tracking_number
     else:
