@@ -67,3 +67,73 @@ def language_independent(view):
         return response
 
     return wrapper
+
+
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+NUL_REASON = "NUL characters are not allowed."
+CHARSET_REASON = "Send forms encoded as UTF-8."
+
+
+class RefuseUnreadableInputMiddleware:
+    """A 400 for a NUL character in any query or form parameter (name or value), and for a form
+    posted in a charset other than UTF-8, before any view, form or database sees them.
+
+    PostgreSQL refuses NUL in text, so a NUL reaching a query is a 500; rather than trusting every
+    view and library (the admin's search included) to validate first, the request stops here.
+    The 400 has the shape of the endpoint's other errors: JSON for the APIs, a PNG for the widget,
+    the "please check the link" page elsewhere.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        reason, name = self.problem(request)
+        if reason:
+            return bad_request(request, name, reason)
+        return self.get_response(request)
+
+    @staticmethod
+    def problem(request) -> tuple[str, str]:
+        """(reason, parameter name) of what is wrong with the request, or ("", "")."""
+        name = _nul_parameter(request.GET)
+        if name is not None:
+            return NUL_REASON, name
+        if request.method == "POST" and request.content_type in FORM_TYPES:
+            charset = request.content_params.get("charset", "utf-8")
+            if charset.strip().lower() != "utf-8":
+                return CHARSET_REASON, "body"
+            try:
+                name = _nul_parameter(request.POST)
+            except UnicodeDecodeError:
+                return CHARSET_REASON, "body"
+            if name is not None:
+                return NUL_REASON, name
+        return "", ""
+
+
+def _nul_parameter(params) -> str | None:
+    for name, values in params.lists():
+        if "\x00" in name:
+            return "query"
+        if any("\x00" in value for value in values if isinstance(value, str)):
+            return name
+    return None
+
+
+def bad_request(request, name: str, reason: str):
+    """A 400 in the endpoint's own shape (imports here: views build on this module)."""
+    from django.urls import reverse
+
+    path = request.path
+    if path == reverse("orders:info-widget"):
+        from orders.views import widget
+
+        return widget.invalid_png(request, f"{name}: {reason}")
+    if path.startswith(("/v1/", "/v4/", "/webhooks/")):
+        from orders.api import errors
+
+        return errors.json_error(request, errors.validation_error(name, reason, "The request is invalid"))
+    from orders.views import pages
+
+    return pages.bad_request(request, {name: [reason]})

@@ -78,6 +78,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "orders.middleware.RefuseUnreadableInputMiddleware",
 ]
 
 ROOT_URLCONF = "statuspage.urls"
@@ -199,6 +200,8 @@ CACHE_RECHECK_SECONDS = float(env("CACHE_RECHECK_SECONDS", "1"))
 # and per looked-up order, and "email me my links" requests per address and per IP.
 LOOKUP_FAILURE_RATE = env("LOOKUP_FAILURE_RATE", "10/15m")
 EMAIL_LINK_RATE = env("EMAIL_LINK_RATE", "3/h")
+# Failed admin sign-ins per client IP and per user name before a lockout.
+ADMIN_LOGIN_FAILURE_RATE = env("ADMIN_LOGIN_FAILURE_RATE", "5/15m")
 # Signed links printed by `signed_link`/admin expire after this many days (0 = never).
 SIGNED_LINK_DAYS = env_int("SIGNED_LINK_DAYS", 0)
 EMAIL_LOOKUP_DAYS = env_int("EMAIL_LOOKUP_DAYS", 90)
@@ -252,13 +255,26 @@ CELERY_BEAT_SCHEDULE = {
     "dispatch-carrier-polls": {"task": "orders.carriers.tasks.dispatch_polls", "schedule": 60.0},
 }
 
+# Second factors (recipient_email=…, postal_code=…) are masked in every line, ours and the
+# development server's alike (orders.privacy.logs; gunicorn.conf.py does the same for gunicorn).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"request_id": {"()": "orders.request_id.RequestIdFilter"}},
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"}},
+    "formatters": {
+        "plain": {
+            "()": "orders.privacy.logs.MaskingFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s",
+        },
+        "django.server": {
+            "()": "orders.privacy.logs.MaskingServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        },
+    },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["request_id"]}
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["request_id"]},
+        "django.server": {"class": "logging.StreamHandler", "formatter": "django.server"},
     },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
     "loggers": {
@@ -266,5 +282,6 @@ LOGGING = {
         # httpx logs every carrier request's URL (tracking numbers) at INFO.
         "httpx": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
     },
 }

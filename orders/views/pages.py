@@ -76,6 +76,24 @@ def shopper_page(view):
     return wrapper
 
 
+@never_cache
+def bad_request(request, errors: dict[str, list[str]]) -> HttpResponse:
+    """The "please check the link" page (400) for a request refused before the view (whose
+    form body, in a foreign charset, cannot even be read for its `lang`)."""
+    lang = supported_language(request.GET.get("lang"), default=request.LANGUAGE_CODE)
+    response = respond(
+        request,
+        "orders/bad_request.html",
+        {"errors": errors},
+        lang=lang,
+        status=400,
+        partial="orders/partials/_bad_request.html",
+    )
+    if request.htmx:
+        response["HX-Retarget"], response["HX-Reswap"] = "#main", "innerHTML"
+    return response
+
+
 def _error(request, template: str, context: dict, *, status: int) -> HttpResponse:
     partial = template.replace("orders/", "orders/partials/_")
     response = respond(

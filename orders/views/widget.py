@@ -99,6 +99,11 @@ def _notice(request, status: int, kind: str, lang: str, detail: str = "", option
     return HttpResponse(png, content_type="image/png", status=status, headers=headers)
 
 
+def invalid_png(request, detail: str) -> HttpResponse:
+    """The "invalid parameters" notice (400) for a request refused before the view."""
+    return _notice(request, 400, "invalid", settings.LANGUAGE_CODE, detail)
+
+
 def _anonymous_unless_cookie(request):
     """Without a session cookie nobody is signed in: skip loading the session (and the `Vary:
     Cookie` it adds), so the slow path answers with the same headers as the cached one."""
