@@ -6,4 +6,8 @@ The changelist runs a constant number of queries (account joined, trackings pref
 `tests/test_admin.py` pins down.
 """
 
-from orders.admin import accounts, orders, records, trackings  # noqa: F401  (registers the admins)
+from django.contrib import admin
+
+from orders.admin import accounts, login, orders, records, trackings  # noqa: F401  (registers the admins)
+
+login.install(admin.site)
