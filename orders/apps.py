@@ -1,5 +1,5 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_delete
+from django.db.models.signals import post_delete, pre_delete
 from django.utils.translation import gettext_lazy as _
 
 
@@ -12,9 +12,17 @@ class OrdersConfig(AppConfig):
         # Deletions, cascades included, must retire what the cache remembers about the rows.
         from orders import apikeys
         from orders.cache import versions as state_cache
-        from orders.models import ApiKey, Order
+        from orders.models import ApiKey, IdempotencyRecord, Order
 
         post_delete.connect(lambda instance, **kw: state_cache.forget(instance.pk), sender=Order, weak=False)
+        # The response remembered for an Idempotency-Key is the order as created: it goes with it.
+        pre_delete.connect(
+            lambda instance, **kw: IdempotencyRecord.objects.filter(order=instance).update(
+                response_body=None
+            ),
+            sender=Order,
+            weak=False,
+        )
         post_delete.connect(lambda instance, **kw: apikeys.forget(instance), sender=ApiKey, weak=False)
 
         from orders import orders_service, webhooks

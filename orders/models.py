@@ -245,6 +245,22 @@ ORDER_DETAIL_FIELDS = (
     "estimated_delivery_date",
 )
 
+# The details that name or locate the recipient: blank once the order is erased, and never set
+# again by the API or webhooks after that (orders.privacy).
+PERSONAL_ORDER_FIELDS = (
+    "recipient_name",
+    "recipient_email",
+    "recipient_phone",
+    "street1",
+    "street2",
+    "city",
+    "state",
+    "postal_code",
+    "customer_number",
+    "external_reference",
+    "notes",
+)
+
 LINK_URL_NAMES = {"page": "orders:track", "widget": "orders:info-widget", "info": "orders:info"}
 
 
@@ -282,6 +298,10 @@ class Order(models.Model):
     # Bumped by every state change; cached widget images and info API answers are valid only
     # while it is unchanged (see orders.cache.versions).
     state_version = models.PositiveIntegerField(_("state version"), default=1, editable=False)
+
+    # Set when the recipient's personal data was erased on request (orders.privacy.erasure); the
+    # order stays for counts, dates and statuses, and updates no longer bring personal data back.
+    erased_at = models.DateTimeField(_("personal data erased"), null=True, blank=True, editable=False)
 
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
@@ -654,6 +674,7 @@ class IdempotencyRecord(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["account", "key"], name="idempotency_key_unique")]
+        indexes = [models.Index(fields=["created_at"], name="idempotency_created_idx")]
 
     def __str__(self) -> str:
         return self.key
@@ -681,6 +702,8 @@ class WebhookEvent(models.Model):
     processed_at = models.DateTimeField(_("processed"), null=True, blank=True)
     outcome = models.CharField(_("outcome"), max_length=20, choices=WebhookOutcome.choices)
     message = models.CharField(_("message"), max_length=500, blank=True)
+    # When `payload` was emptied: by the retention purge (RETENTION_DAYS) or an erasure request.
+    payload_purged_at = models.DateTimeField(_("payload purged"), null=True, blank=True)
 
     class Meta:
         ordering = ["-received_at", "-id"]
@@ -689,6 +712,7 @@ class WebhookEvent(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["account", "source", "event_id"], name="webhook_event_unique"),
         ]
+        indexes = [models.Index(fields=["received_at"], name="webhook_event_received_idx")]
 
     def __str__(self) -> str:
         return f"{self.source}:{self.event_type} {self.event_id}"

@@ -32,6 +32,7 @@ from orders import lifecycle
 from orders.carriers import CARRIERS, normalize_tracking_number
 from orders.models import (
     ORDER_DETAIL_FIELDS,
+    PERSONAL_ORDER_FIELDS,
     Account,
     IdempotencyRecord,
     LineItem,
@@ -80,6 +81,11 @@ class OrderExists(Exception):
 
 class IdempotencyConflict(Exception):
     """The Idempotency-Key was already used with a different request body."""
+
+
+class IdempotentOrderGone(Exception):
+    """The order this Idempotency-Key created was deleted or its personal data erased since: the
+    remembered response went with it, and a retry must not create the order again."""
 
 
 @dataclass
@@ -187,7 +193,13 @@ def create_order(*, account: Account, data: OrderData, status: str = OrderStatus
 
 @transaction.atomic
 def update_details(order: Order, fields: dict[str, Any]) -> bool:
-    """Overwrite the given detail fields; a change bumps the state version (retiring cached answers)."""
+    """Overwrite the given detail fields; a change bumps the state version (retiring cached answers).
+
+    An erased order takes no personal details any more: an order system replaying the customer's
+    data must not undo an erasure request.
+    """
+    if order.erased_at is not None:
+        fields = {name: value for name, value in fields.items() if name not in PERSONAL_ORDER_FIELDS}
     changes = {
         name: value
         for name, value in fields.items()
@@ -282,6 +294,8 @@ def idempotent(
             record = IdempotencyRecord.objects.get(account=account, key=key)
             if record.request_hash != body_hash:
                 raise IdempotencyConflict() from None
+            if record.response_body is None or record.order_id is None:
+                raise IdempotentOrderGone() from None
             return Replayable(record.response_status or 200, record.response_body or {}, True)
         status, body, order = perform()
         record.response_status, record.response_body, record.order = status, body, order

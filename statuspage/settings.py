@@ -200,6 +200,8 @@ CACHE_RECHECK_SECONDS = float(env("CACHE_RECHECK_SECONDS", "1"))
 # and per looked-up order, and "email me my links" requests per address and per IP.
 LOOKUP_FAILURE_RATE = env("LOOKUP_FAILURE_RATE", "10/15m")
 EMAIL_LINK_RATE = env("EMAIL_LINK_RATE", "3/h")
+# Days raw webhook payloads and idempotency records are kept (manage.py purge_expired); 0 = forever.
+RETENTION_DAYS = env_int("RETENTION_DAYS", 90)
 # Failed admin sign-ins per client IP and per user name before a lockout.
 ADMIN_LOGIN_FAILURE_RATE = env("ADMIN_LOGIN_FAILURE_RATE", "5/15m")
 # Signed links printed by `signed_link`/admin expire after this many days (0 = never).

@@ -24,6 +24,7 @@ from orders.admin.common import (
     render_timeline,
     tracking_number_q,
 )
+from orders.admin.erasure import erase_personal_data
 from orders.lifecycle import TransitionError
 from orders.models import (
     Checkpoint,
@@ -109,12 +110,13 @@ class OrderAdmin(admin.ModelAdmin):
         "mark_shipped",
         "mark_delivered",
         "mark_cancelled",
+        erase_personal_data,
     )
 
     # Shopper access: both the "Links" fieldset and readonly_fields below are built from this.
     link_fields = ("link_version", "state_version", "signed_links", "widget_preview", "email_snippet")
 
-    readonly_fields = ("public_id", "created_at", "updated_at", "timeline", *link_fields)
+    readonly_fields = ("public_id", "created_at", "updated_at", "erased_at", "timeline", *link_fields)
     fieldsets = (
         (None, {"fields": ("account", "order_number", "status", "language", "notes")}),
         (
@@ -128,7 +130,7 @@ class OrderAdmin(admin.ModelAdmin):
         ),
         (
             _("Dates"),
-            {"fields": ("order_date", "estimated_delivery_date", "created_at", "updated_at")},
+            {"fields": ("order_date", "estimated_delivery_date", "created_at", "updated_at", "erased_at")},
         ),
         (_("Shipment timeline"), {"fields": ("timeline",), "classes": ("wide",)}),
         (

@@ -21,7 +21,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from orders import request_id
 from orders.errors import RequestRefused
 from orders.lifecycle import TransitionError
-from orders.orders_service import IdempotencyConflict, OrderExists
+from orders.orders_service import IdempotencyConflict, IdempotentOrderGone, OrderExists
 from orders.ratelimits import RateLimited
 from orders.validation_errors import error_location, join_path, reason
 
@@ -181,6 +181,19 @@ def install(api: NinjaAPI) -> None:
                 "An order with this idempotency key already exists",
                 field="Idempotency-Key",
                 reason="This key was used with a different request body.",
+            ),
+        )
+
+    @api.exception_handler(IdempotentOrderGone)
+    def _gone(request, exc):
+        return error_response(
+            request,
+            ApiError(
+                410,
+                "gone",
+                "The order created with this idempotency key no longer exists",
+                field="Idempotency-Key",
+                reason="It was deleted or its personal data erased; use a new key to create an order.",
             ),
         )
 

@@ -52,9 +52,11 @@ def _idempotency_key(value: str | None) -> str:
     description=(
         "Send an `Idempotency-Key` header: a retry with the same key and the same body returns the "
         "original 201 response (with `Idempotent-Replayed: true`); the same key with a different "
-        "body is a 409 `idempotency_key_conflict`. Without the header nothing is replayed."
+        "body is a 409 `idempotency_key_conflict`; a key whose order was deleted or erased since is a "
+        "410 `gone`. Keys are remembered RETENTION_DAYS (default 90). Without the header nothing is "
+        "replayed."
     ),
-    response={201: OrderOut, **ERRORS},
+    response={201: OrderOut, 410: ErrorOut, **ERRORS},
 )
 def create_order(
     request: HttpRequest,

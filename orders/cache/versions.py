@@ -21,9 +21,17 @@ def publish(order_id: int, state_version: int) -> None:
     transaction.on_commit(lambda: cache.set(state_key(order_id), state_version, STATE_TIMEOUT))
 
 
+DELETED = 0  # state versions start at 1: no cached answer was ever built from this one
+
+
 def forget(order_id: int) -> None:
-    """A deleted order has no state: every answer cached for it is retired once this commits."""
-    transaction.on_commit(lambda: cache.delete(state_key(order_id)))
+    """A deleted order has no state: every answer cached for it is retired once this commits.
+
+    A tombstone rather than a deletion: a request that read the order just before it went would
+    otherwise `remember` its version again (an `add` succeeds on a missing key) and bring its
+    answers back.
+    """
+    transaction.on_commit(lambda: cache.set(state_key(order_id), DELETED, STATE_TIMEOUT))
 
 
 def current(order_id: int) -> int | None:
