@@ -86,7 +86,7 @@ def formats(number):
 )
 def test_seed_examples(number, code, fmt, valid):
     """Seed numbers must detect as their documented carrier even when their check digit is wrong."""
-    assert detect_carriers(number) == [Candidate(CARRIERS[code], valid, fmt)]
+    assert detect_carriers(number) == [Candidate(CARRIERS[code], valid, fmt, trackable_number=number)]
     assert detect_carrier(number).code == code
 
 

@@ -12,6 +12,7 @@ from orders.carriers.detection import (
     detect_carriers,
     get_carrier,
     normalize_tracking_number,
+    trackable_number,
 )
 
 __all__ = [
@@ -23,4 +24,5 @@ __all__ = [
     "detect_carriers",
     "get_carrier",
     "normalize_tracking_number",
+    "trackable_number",
 ]
