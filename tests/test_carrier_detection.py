@@ -12,9 +12,11 @@ digits (different formulation from orders.carriers), as in test_carriers.py.
 from __future__ import annotations
 
 import itertools
+import re
 import unicodedata
 
 import pytest
+from django.urls import reverse
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -448,3 +450,27 @@ def test_builders_agree_with_published_numbers():
     assert gs1("940011120620640626078") == "9400111206206406260787"
     assert dhl11("7389105114") == "73891051146"
     assert dhl("331881002") == "3318810025"
+
+
+# --- the admin flag ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("number", "carrier", "icon"),
+    [
+        ("9400111899223197428490", None, "icon-no.svg"),  # seed number: the check digit should be 7
+        ("9400111899223197428497", None, "icon-yes.svg"),
+        ("TBA123456789000", None, "icon-yes.svg"),  # no check digit to fail
+        ("ACME-PARCEL-7", "other", "icon-unknown.svg"),  # no known format: nothing to check
+    ],
+)
+def test_admin_shows_whether_the_check_digit_holds(admin_client, number, carrier, icon):
+    """A mistyped number is accepted as typed; the shipment's admin page flags it."""
+    tracking = lifecycle.attach_tracking(order=make_order(), tracking_number=number, carrier=carrier)
+    assert tracking.tracking_number == normalize_tracking_number(number)
+    page = admin_client.get(reverse("admin:orders_tracking_change", args=[tracking.pk])).content.decode()
+    listing = admin_client.get(reverse("admin:orders_tracking_changelist")).content.decode()
+    for html in (page, listing):
+        shown = re.findall(r"field-check_digit[^>]*>.*?(icon-[a-z]+\.svg)", html, re.DOTALL)
+        assert shown == [icon]

@@ -15,7 +15,7 @@ from orders.admin.common import (
     carrier_link,
     tracking_number_q,
 )
-from orders.carriers import polling
+from orders.carriers import detect_carriers, polling
 from orders.models import (
     Checkpoint,
     Tracking,
@@ -49,6 +49,7 @@ class TrackingAdmin(admin.ModelAdmin):
     list_display = (
         "tracking_number",
         "carrier",
+        "check_digit",
         "order_link",
         "status",
         "step",
@@ -76,7 +77,10 @@ class TrackingAdmin(admin.ModelAdmin):
     inlines = (CheckpointInline,)
     derived_fields = ("status", "step", "estimated_delivery_date", "delivered_at", "last_event_at")
     fieldsets = (
-        (None, {"fields": ("order", "carrier", "tracking_number", "carrier_page", "is_return")}),
+        (
+            None,
+            {"fields": ("order", "carrier", "tracking_number", "check_digit", "carrier_page", "is_return")},
+        ),
         (
             _("Delivery"),
             {
@@ -100,7 +104,7 @@ class TrackingAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         fixed = ("order", "carrier", "tracking_number") if obj else ()
-        return (*fixed, "carrier_page", *self.derived_fields, *self.poll_fields)
+        return (*fixed, "check_digit", "carrier_page", *self.derived_fields, *self.poll_fields)
 
     def changelist_view(self, request, extra_context=None):
         extra_context = {**(extra_context or {}), "carrier_apis": polling.api_status()}
@@ -133,6 +137,15 @@ class TrackingAdmin(admin.ModelAdmin):
     def order_link(self, tracking: Tracking) -> SafeString:
         url = reverse("admin:orders_order_change", args=[tracking.order_id])
         return format_html('<a href="{}">{}</a>', url, tracking.order.order_number)
+
+    @admin.display(description=_("check digit"), boolean=True)
+    def check_digit(self, tracking: Tracking) -> bool | None:
+        """No: the number has its carrier's shape but fails the check digit -- most likely a typo.
+
+        Unknown when no format of the shipment's carrier fits (or the carrier is "other").
+        """
+        mine = [c for c in detect_carriers(tracking.tracking_number) if c.carrier.code == tracking.carrier]
+        return mine[0].check_digit_valid if mine else None
 
     @admin.display(description=_("carrier page"))
     def carrier_page(self, tracking: Tracking) -> SafeString | str:
