@@ -356,3 +356,48 @@ def test_malformed_opening_hours_are_a_form_error_and_nothing_is_saved(admin_cli
     assert "Enter a list like" in html or "Opening times look like 09:00" in html
     tracking.refresh_from_db()
     assert (tracking.pickup_location_name, tracking.pickup_opening_hours) == ("", [])
+
+
+def test_search_by_postal_code_and_external_reference(admin_client, account):
+    make_order(account, order_number="NW-3001", postal_code="SW1A 1AA", external_reference="RX-77")
+    make_order(account, order_number="NW-3002", postal_code="78701")
+    assert listed(admin_client, q="sw1a 1aa") == {"NW-3001"}
+    assert listed(admin_client, q="RX-77") == {"NW-3001"}
+    assert listed(admin_client, q="78701") == {"NW-3002"}
+
+
+def test_an_exact_identifier_is_listed_alone_else_substrings(admin_client, account):
+    make_order(account, order_number="NW-2001")
+    make_order(account, order_number="NW-20010")
+    assert listed(admin_client, q="NW-2001") == {"NW-2001"}
+    assert listed(admin_client, q="nw-200") == {"NW-2001", "NW-20010"}
+    assert listed(admin_client, q="W2") == set()  # too short for a substring search
+
+
+def test_search_keeps_the_list_filters(admin_client, shop):
+    assert listed(admin_client, q="NW-2001", status__exact="shipped") == {"NW-2001"}
+    assert listed(admin_client, q="NW-2001", status__exact="delivered") == set()
+
+
+def test_a_long_list_says_more_than_the_counted_rows(admin_client, account, monkeypatch):
+    from orders.admin.common import CappedCountPaginator
+
+    monkeypatch.setattr(CappedCountPaginator, "cap", 2)
+    for number in ("A-1", "A-2", "A-3"):
+        make_order(account, order_number=number)
+    response = admin_client.get(CHANGELIST)
+    assert "more than 2 orders" in response.content.decode()
+    assert {o.order_number for o in response.context["cl"].result_list} == {"A-1", "A-2", "A-3"}
+    response = admin_client.get(CHANGELIST, {"q": "A-2"})
+    assert "1 order" in response.content.decode()
+
+
+def test_order_list_has_no_date_drill_down(admin_client, order):
+    response = admin_client.get(CHANGELIST)
+    assert response.context["cl"].date_hierarchy is None
+    assert response.context["cl"].full_result_count is None  # no count of the whole table
+
+
+def test_tracking_search_by_order_number(admin_client, shop):
+    response = admin_client.get(reverse("admin:orders_tracking_changelist"), {"q": "NW-2002"})
+    assert [t.tracking_number for t in response.context["cl"].result_list] == ["123456789012"]

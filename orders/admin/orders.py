@@ -15,14 +15,15 @@ from orders import lifecycle, orders_service
 from orders.admin.common import (
     HTTPS_URLS,
     STEP_LABELS,
+    SUBSTRING_MIN_LENGTH,
+    CappedCountPaginator,
     CarrierFilter,
     DelayedFilter,
     ExceptionFilter,
     OrderAdminForm,
     TrackingForm,
-    external_order_id_q,
+    exact_order_matches,
     render_timeline,
-    tracking_number_q,
 )
 from orders.admin.erasure import erase_personal_data
 from orders.lifecycle import TransitionError
@@ -90,19 +91,18 @@ class OrderAdmin(admin.ModelAdmin):
     )
     list_select_related = ("account",)
     list_filter = ("status", CarrierFilter, DelayedFilter, ExceptionFilter, "account")
-    search_fields = (
-        "order_number",
-        "recipient_email",
-        "customer_number",
-        "=external_reference",
-        "=public_id",
-        "trackings__tracking_number",
-    )
+    # Exact identifiers first (see get_search_results); these two also by substring, through
+    # trigram indexes on PostgreSQL (migration 0005).
+    search_fields = ("order_number", "recipient_email")
     search_help_text = _(
         "Order number, recipient email, tracking number (spaces and case do not matter), "
-        "external order id (UUID) or reference, customer number or public id."
+        "external order id (UUID) or reference, customer number, postal code or public id. "
+        "Exact matches are shown alone; without one, order numbers and emails containing the term."
     )
-    date_hierarchy = "order_date"
+    # A million orders: no full count, no count of the whole table, no date drill-down over it.
+    show_full_result_count = False
+    paginator = CappedCountPaginator
+    list_per_page = 50  # rendering the rows, not the query, is most of a page's time
     inlines = (LineItemInline, TrackingInline)
     actions = (
         "revoke_signed_links",
@@ -150,15 +150,14 @@ class OrderAdmin(admin.ModelAdmin):
         return super().get_queryset(request).prefetch_related("trackings")
 
     def get_search_results(self, request, queryset, search_term):
-        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
-        for exact in (
-            tracking_number_q(search_term, "trackings__tracking_number"),
-            external_order_id_q(search_term),
-        ):
-            if exact is not None:
-                results |= queryset.filter(exact)
-                may_have_duplicates = True  # one row per order even with several matching trackings
-        return results, may_have_duplicates
+        """Exact matches on the indexed identifiers; only without one, a substring search."""
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        exact = exact_order_matches(queryset, term)
+        if exact.exists() or len(term) < SUBSTRING_MIN_LENGTH:
+            return exact, False
+        return super().get_search_results(request, queryset, term)
 
     # --- list columns
 

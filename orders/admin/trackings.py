@@ -10,14 +10,15 @@ from django.utils.translation import gettext_lazy as _
 
 from orders import lifecycle, orders_service
 from orders.admin.common import (
+    CappedCountPaginator,
     CheckpointForm,
     TrackingForm,
     carrier_link,
-    tracking_number_q,
 )
-from orders.carriers import detect_carriers, polling
+from orders.carriers import detect_carriers, normalize_tracking_number, polling
 from orders.models import (
     Checkpoint,
+    Order,
     Tracking,
 )
 
@@ -71,8 +72,13 @@ class TrackingAdmin(admin.ModelAdmin):
         "last_mile_carrier",
         "last_mile_tracking_number",
     )
-    search_fields = ("tracking_number", "order__order_number")
+    search_fields = ("tracking_number", "order__order_number")  # exact, see get_search_results
     search_help_text = _("Tracking number (spaces and case do not matter) or order number.")
+    # Newest shipments first, straight from the primary key; no count of the whole table.
+    ordering = ("-id",)
+    show_full_result_count = False
+    paginator = CappedCountPaginator
+    list_per_page = 50  # rendering the rows, not the query, is most of a page's time
     autocomplete_fields = ("order",)
     inlines = (CheckpointInline,)
     derived_fields = ("status", "step", "estimated_delivery_date", "delivered_at", "last_event_at")
@@ -127,11 +133,15 @@ class TrackingAdmin(admin.ModelAdmin):
         )
 
     def get_search_results(self, request, queryset, search_term):
-        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
-        exact = tracking_number_q(search_term, "tracking_number")
-        if exact is not None:
-            results |= queryset.filter(exact)
-        return results, may_have_duplicates
+        """Exact matches only, each through its index: the number as stored, or the order number."""
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        of_order = queryset.filter(order__in=Order.objects.filter(order_number=term)).order_by().values("pk")
+        number = normalize_tracking_number(term)
+        if number:
+            of_order = of_order.union(queryset.filter(tracking_number=number).order_by().values("pk"))
+        return queryset.filter(pk__in=of_order), False
 
     @admin.display(description=_("order"), ordering="order__order_number")
     def order_link(self, tracking: Tracking) -> SafeString:
