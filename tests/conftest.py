@@ -97,7 +97,18 @@ def order(account) -> Order:
     return make_order(account)
 
 
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+# Tests flush their Redis database, so each pytest-xdist worker gets one of its own (gw0 → 15,
+# gw1 → 14, gw2 → 12, …; 13 is the Celery worker test's broker). Beyond 14 workers they repeat.
+REDIS_TEST_DBS = (15, 14, *range(12, 0, -1))
+
+
+def _worker_redis_db() -> int:
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    index = int(worker[2:]) if worker[2:].isdigit() else 0
+    return REDIS_TEST_DBS[index % len(REDIS_TEST_DBS)]
+
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL") or f"redis://127.0.0.1:6379/{_worker_redis_db()}"
 
 
 def _redis_available() -> bool:
