@@ -13,6 +13,7 @@ import pytest
 from django.core.cache import cache, caches
 from django.test import override_settings
 from django.utils import timezone
+from hypothesis import settings as hypothesis_settings
 
 from orders import lifecycle
 from orders.carriers import base as carrier_base
@@ -21,6 +22,12 @@ from orders.carriers.sandbox import SandboxCarrierServer
 from orders.models import Account, Checkpoint, LineItem, Order, Tracking
 
 _numbers = itertools.count(1001)
+
+# Property and contract tests: a bounded number of examples per run keeps the suite quick (each
+# run draws new ones); HYPOTHESIS_PROFILE=thorough explores far more, e.g. in a nightly job.
+hypothesis_settings.register_profile("default", max_examples=15, deadline=None)
+hypothesis_settings.register_profile("thorough", max_examples=200, deadline=None)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
 @pytest.fixture(autouse=True)

@@ -48,6 +48,6 @@ def api_key(account) -> str:
 
 
 @schema.parametrize()
-@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(suppress_health_check=list(HealthCheck))  # examples: the profile in tests/conftest.py
 def test_every_operation_honours_its_contract(case, api_key):
     case.call_and_validate(headers={"X-API-Key": api_key}, checks=CHECKS)

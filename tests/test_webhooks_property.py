@@ -128,7 +128,7 @@ def snapshot() -> tuple:
     return (order.status, order.notes, order.street1, order.postal_code, sorted(trackings), parked)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])  # examples: tests/conftest.py
 @given(data=st.data())
 def test_shuffled_and_repeated_events_converge_to_the_in_order_state(account, data):
     events = data.draw(event_sets(), label="events")
