@@ -348,7 +348,7 @@ class Order(models.Model):
         # Every identifier alone, so staff search across accounts uses them too (a lookup within
         # one account still starts from the identifier: few orders share one). The admin's
         # default ordering and each filter have an index that also sorts, so a page stops early.
-        # Substring search: trigram indexes, PostgreSQL only (migration 0005).
+        # Substring search: trigram indexes, PostgreSQL only (migration 0006).
         indexes = [
             models.Index(fields=["order_number"], name="order_number_idx"),
             models.Index(Lower("recipient_email"), name="order_email_ci_idx"),

@@ -92,7 +92,7 @@ class OrderAdmin(admin.ModelAdmin):
     list_select_related = ("account",)
     list_filter = ("status", CarrierFilter, DelayedFilter, ExceptionFilter, "account")
     # Exact identifiers first (see get_search_results); these two also by substring, through
-    # trigram indexes on PostgreSQL (migration 0005).
+    # trigram indexes on PostgreSQL (migration 0006).
     search_fields = ("order_number", "recipient_email")
     search_help_text = _(
         "Order number, recipient email, tracking number (spaces and case do not matter), "
