@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db.models import Prefetch
+from django.db.models import Prefetch, prefetch_related_objects
 from django.utils.translation import get_supported_language_variant
 from django.utils.translation import gettext_lazy as _
 
@@ -216,48 +216,52 @@ def clean_params(params: Mapping[str, str], *, default_account: Account | None =
     return form.cleaned_data
 
 
-def _orders_with_timeline():
+def _find(data: dict, api_account: Account | None) -> tuple[Order | None, Tracking | None]:
+    """The order (and shipment) named, in one query whether or not it exists: nothing else of it
+    is loaded before the caller has shown they may see it."""
+    account = data["account"]
+    if api_account is not None:  # another account named: the same query, matching nothing
+        account = _NO_ACCOUNT if account is not None and account != api_account else api_account
+    identifier = data["identifier"]
+    if identifier == "tracking_number":
+        trackings = Tracking.objects.select_related("order__account").filter(
+            tracking_number=data["tracking_number"]
+        )
+        if data["courier"]:
+            trackings = trackings.filter(carrier=data["courier"])
+        if account is not None:
+            trackings = trackings.filter(order__account=account)
+        tracking = trackings.order_by("-created_at", "-id").first()
+        return (tracking.order, tracking) if tracking is not None else (None, None)
+    orders = Order.objects.select_related("account").filter(account=account, **{identifier: data[identifier]})
+    return orders.order_by("-order_date", "-id").first(), None
+
+
+_NO_ACCOUNT = Account(pk=0)
+
+
+def _load_timeline(order: Order) -> None:
+    """Shipments, their checkpoints and the items, once access is granted."""
     checkpoints = Checkpoint.objects.order_by("-occurred_at", "-id")
-    return Order.objects.select_related("account").prefetch_related(
+    prefetch_related_objects(
+        [order],
         Prefetch("trackings", queryset=Tracking.objects.order_by("created_at", "id")),
         Prefetch("trackings__checkpoints", queryset=checkpoints),
         "items",
     )
 
 
-def _find(data: dict, api_account: Account | None) -> tuple[Order | None, Tracking | None]:
-    account = data["account"]
-    if api_account is not None:
-        if account is not None and account != api_account:
-            return None, None
-        account = api_account
-    identifier = data["identifier"]
-    if identifier == "tracking_number":
-        trackings = Tracking.objects.filter(tracking_number=data["tracking_number"])
-        if data["courier"]:
-            trackings = trackings.filter(carrier=data["courier"])
-        if account is not None:
-            trackings = trackings.filter(order__account=account)
-        match = trackings.order_by("-created_at", "-id").values_list("pk", "order_id").first()
-        if match is None:
-            return None, None
-        order = _orders_with_timeline().get(pk=match[1])
-        return order, next(t for t in order.trackings.all() if t.pk == match[0])
-    orders = _orders_with_timeline().filter(account=account, **{identifier: data[identifier]})
-    return orders.order_by("-order_date", "-id").first(), None
-
-
-def _reload(order: Order, tracking: Tracking | None) -> tuple[Order, Tracking | None]:
-    """The order as the database has it now, after a live refresh wrote to it."""
-    order = _orders_with_timeline().get(pk=order.pk)
-    if tracking is not None:
-        tracking = next((t for t in order.trackings.all() if t.pk == tracking.pk), None)
-    return order, tracking
-
-
 def _identity(data: dict) -> str:
+    """The failed-guess key of a lookup: the identifier as given, whether or not an order has it,
+    so a lockout says nothing about existence."""
     account = data["account"]
     return f"{account.pk if account else '*'}:{data['identifier']}:{data[data['identifier']]}".lower()
+
+
+# Stands in for the order when none was found, so a wrong factor costs the same work either way.
+_NOBODY = Order(pk=0, account_id=0, order_number="", link_version=1, recipient_email="", postal_code="")
+_NOBODY_TRACKING = Tracking(order_id=0, carrier="", tracking_number="")
+_NOBODY_TRACKING.order = _NOBODY
 
 
 def _signature_state(data: dict, order: Order, tracking: Tracking | None, for_widget: bool) -> LinkState:
@@ -287,11 +291,10 @@ def _vouched(
 
 
 def _second_factor(data: dict, order: Order) -> str:
-    if data["recipient_email"] and order.matches_email(data["recipient_email"]):
-        return "email"
-    if data["recipient_postal_code"] and order.matches_postal_code(data["recipient_postal_code"]):
-        return "postal_code"
-    return ""
+    # Both comparisons always run: which factor was given, not which matched, decides the work.
+    email = bool(data["recipient_email"]) and order.matches_email(data["recipient_email"])
+    postal = bool(data["recipient_postal_code"]) and order.matches_postal_code(data["recipient_postal_code"])
+    return "email" if email else "postal_code" if postal else ""
 
 
 def resolve(
@@ -304,36 +307,44 @@ def resolve(
     """Find the order the parameters name and decide how much of it the caller may see.
 
     Raises LookupInvalid for malformed parameters and ratelimits.RateLimited when this client or
-    this order has had too many failed verifications. `for_widget`: the caller draws the PNG
+    this identifier has had too many failed verifications. `for_widget`: the caller draws the PNG
     widget, which widget image links (signed for it alone) open too.
+
+    Known and unknown orders cost the same until access is granted: one query for the order, the
+    same signature and factor comparisons (against a stand-in when nothing was found), and the
+    same counter operations, keyed by the client and the identifier as given (and the order, in
+    the same operation, when there is one): `check` without a factor, one atomic `attempt`
+    (admit-and-count) with one. Only then is the timeline loaded.
     """
     data = clean_params(params, default_account=api_account)
     rate = settings.LOOKUP_FAILURE_RATE
     user = getattr(request, "user", None)
     is_staff = bool(user and user.is_active and user.is_staff)
     privileged = is_staff or api_account is not None
-    client = [f"ip:{ratelimits.client_ip(request)}"] if request else []
-    # Failures count against the client and the order looked up: until it is found, against the
-    # identifier as given; once found, against the order however it was named.
-    throttle = [*client, f"id:{_identity(data)}"]
-    limited = None if privileged else ratelimits.exceeded("lookup-failure", throttle, rate)
+    throttle = [f"ip:{ratelimits.client_ip(request)}"] if request else []
+    throttle.append(f"id:{_identity(data)}")
 
     order, tracking = _find(data, api_account)
-    if order is not None:
-        throttle = [*client, f"order:{order.pk}"]
-        if limited is None and not privileged:
-            limited = ratelimits.exceeded("lookup-failure", throttle, rate)
-    verified_by, link_state = "", None
-    if order is not None:
-        verified_by, link_state = _vouched(data, order, tracking, is_staff, api_account, for_widget)
-    if limited is not None and verified_by != "signature":
-        raise limited  # over the limit, only a link we signed still opens: guessing stops here
-    if order is not None and not verified_by:
-        verified_by = _second_factor(data, order)
-
-    offered_factor = bool(data["s"] or data["recipient_email"] or data["recipient_postal_code"])
-    if offered_factor and not verified_by and link_state not in (LinkState.EXPIRED, LinkState.REVOKED):
-        ratelimits.hit("lookup-failure", throttle, rate)
+    if order is not None:  # however it was named, guesses at one order add up (in the same operation)
+        throttle.append(f"order:{order.pk}")
+    subject = order or _NOBODY
+    subject_tracking = tracking or (_NOBODY_TRACKING if data["identifier"] == "tracking_number" else None)
+    verified_by, link_state = _vouched(data, subject, subject_tracking, is_staff, api_account, for_widget)
+    if order is None:
+        verified_by = ""
+        link_state = None if link_state is None else LinkState.INVALID
+    guessing = bool(data["recipient_email"] or data["recipient_postal_code"])
+    if privileged or verified_by == "signature":
+        pass  # nothing to guess: staff, an API key, or a link we signed (which opens past a lockout)
+    elif guessing or link_state == LinkState.INVALID:
+        admitted = ratelimits.attempt("lookup-failure", throttle, rate)  # raises past the limit
+        verified_by = _second_factor(data, subject) if guessing else ""
+        if order is not None and verified_by:
+            admitted.succeeded()
+        elif order is None:
+            verified_by = ""
+    else:
+        ratelimits.check("lookup-failure", throttle, rate)
 
     if verified_by:
         access = Access.FULL
@@ -349,8 +360,12 @@ def resolve(
             params=data,
         )
 
+    _load_timeline(order)
     if data["live_refresh"] and polling.refresh_live(order):
-        order, tracking = _reload(order, tracking)
+        order.refresh_from_db()  # what the carriers just told us
+        _load_timeline(order)
+    if tracking is not None:  # the shipment as loaded with its timeline
+        tracking = next(t for t in order.trackings.all() if t.pk == tracking.pk)
     trackings = list(order.trackings.all())
     if data["single_tracking"] and tracking is not None:
         trackings = [tracking]

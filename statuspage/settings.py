@@ -118,14 +118,31 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# --- Cache (rate-limit counters, rendered widgets) ---------------------------------------
+# --- Cache (rendered widgets and API answers, state versions) and rate-limit counters -------
+# Redis is optional and never load-bearing: every Redis call gives up after REDIS_SOCKET_TIMEOUT
+# seconds, and after a failure the cache is skipped for CACHE_OUTAGE_SECONDS (pages are then
+# answered from the database). See README.md, "Redis".
 CACHE_URL = env("CACHE_URL") or env("REDIS_URL")
+REDIS_SOCKET_TIMEOUT = float(env("REDIS_SOCKET_TIMEOUT", "0.25"))
+CACHE_OUTAGE_SECONDS = float(env("CACHE_OUTAGE_SECONDS", "5"))
 if CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
     CACHES = {"default": {"BACKEND": "statuspage.redis_cache.RedisCache", "LOCATION": CACHE_URL}}
 elif CACHE_URL in ("", "locmem://"):
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 else:
     raise ImproperlyConfigured(f"CACHE_URL must be redis://…, rediss://… or locmem://, got {CACHE_URL!r}")
+# Failed-guess counters must survive cache eviction: give them their own Redis database on a
+# server with `maxmemory-policy noeviction` (default: the cache's Redis). Without Redis: per process.
+RATELIMIT_REDIS_URL = env("RATELIMIT_REDIS_URL") or (CACHE_URL if CACHE_URL.startswith("redis") else "")
+RATELIMIT_KEY_PREFIX = env("RATELIMIT_KEY_PREFIX", "rl:")
+# Retry-After (s) when the counters cannot be reached and a guess is refused with a 503.
+RATELIMIT_UNAVAILABLE_RETRY = env_int("RATELIMIT_UNAVAILABLE_RETRY", 30)
+# A cached answer is served only while the order's published state version is unchanged. Those
+# versions expire after this many seconds, so a change that could not be published (Redis down or
+# refusing writes) still retires every cached answer of the order within this bound.
+CACHE_STATE_SECONDS = env_int("CACHE_STATE_SECONDS", 60)
+# A PostgreSQL restart: pages answer 503 with this Retry-After (s) instead of failing.
+DATABASE_UNAVAILABLE_RETRY = env_int("DATABASE_UNAVAILABLE_RETRY", 5)
 
 # --- Internationalisation -------------------------------------------------------------------
 LANGUAGE_CODE = "en"

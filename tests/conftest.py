@@ -15,7 +15,7 @@ from django.test import override_settings
 from django.utils import timezone
 from hypothesis import settings as hypothesis_settings
 
-from orders import lifecycle
+from orders import lifecycle, ratelimits
 from orders.carriers import base as carrier_base
 from orders.carriers import registry
 from orders.carriers.sandbox import SandboxCarrierServer
@@ -34,8 +34,10 @@ hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default")
 def _fresh_cache():
     """Rate-limit counters and cached images must not leak between tests."""
     cache.clear()
+    ratelimits.counters().clear()
     yield
     cache.clear()
+    ratelimits.counters().clear()
 
 
 def make_account(**fields) -> Account:
@@ -181,3 +183,13 @@ def sandbox(settings, clock):
     yield server
     registry.transport = None
     carrier_base.forget_tokens()
+
+
+@pytest.fixture
+def redis_counters():
+    """Rate-limit counters on the real Redis server, under a key prefix of their own."""
+    if not os.environ.get("CI") and not _redis_available():
+        pytest.skip(f"no Redis server at {REDIS_URL}")
+    with override_settings(RATELIMIT_REDIS_URL=REDIS_URL, RATELIMIT_KEY_PREFIX=f"test-{uuid.uuid4().hex}:"):
+        yield ratelimits.counters()
+        ratelimits.counters().clear()

@@ -490,6 +490,7 @@ def test_email_lookup_answers_the_same_when_the_mail_server_fails(client, shippe
     assert "Could not send the order links email" in caplog.text
 
 
+@pytest.mark.django_db(transaction=True)  # the sender thread reads the orders with its own connection
 def test_email_is_sent_in_the_background_in_production(client, shipped, settings):
     from orders.notifications import links as notifications
 

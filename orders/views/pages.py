@@ -180,7 +180,7 @@ def _email_links(request, form: EmailLinksForm, *, lang: str) -> HttpResponse:
     email = form.cleaned_data["email"]
     notifications.throttle(email, ip=ratelimits.client_ip(request))
     with translation.override(lang):
-        notifications.send_order_links(
+        notifications.request_order_links(
             email, account=form.chosen_account(), lang=supported_language(request.GET.get("lang"))
         )
     context = {"account": form.account}
