@@ -261,7 +261,9 @@ class RedisCounters:
     def ping(self) -> dict:
         self.client.ping()
         try:
-            policy = self.client.config_get("maxmemory-policy").get(b"maxmemory-policy", b"").decode()
+            found = self.client.config_get("maxmemory-policy")
+            policy = next(iter(found.values()), b"")
+            policy = policy.decode() if isinstance(policy, bytes) else str(policy)
         except Exception:  # CONFIG may be renamed away on managed servers
             policy = "unknown"
         return {"status": "ok", "store": "redis", "maxmemoryPolicy": policy}

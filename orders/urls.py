@@ -10,6 +10,7 @@ app_name = "orders"
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
     # Shopper pages (issue: shopper status page)
     path("", pages.home, name="home"),
     path("track/", pages.track, name="track"),

@@ -1,19 +1,47 @@
-"""Django's Redis cache backend, reusing one redis-py client per connection pool.
+"""Django's Redis cache backend, made safe to lose: Redis is an optimisation, never a dependency.
 
-Django's `RedisCacheClient.get_client()` builds a new `redis.Redis` object for every cache
-operation. With redis-py 5 and later that object rebuilds its table of response callbacks each
-time: measured here at ~120 µs per operation, several times the round trip to Redis itself, and
-the difference between a widget cache hit keeping up with a trivial view or not
-(bench/widget_throughput.py). A client is thread-safe and its pool reconnects after a fork, so
-one per pool is enough. Everything else is Django's backend unchanged.
+- Every call gives up after REDIS_SOCKET_TIMEOUT seconds (default 0.25; connecting too), with no
+  retries: a stopped or frozen server costs one short timeout, not a hung worker.
+- A failed call degrades instead of raising: a read is a miss, a write is skipped (and logged).
+  Callers then answer from the database. Anything cached stays correct regardless: answers are
+  only served while the order's state version matches, and state versions expire after
+  CACHE_STATE_SECONDS (orders.cache.versions), so a write that was skipped cannot keep a stale
+  answer alive for longer than that.
+- After a connection failure or timeout, the cache is skipped altogether for CACHE_OUTAGE_SECONDS
+  (per process), so an outage costs each worker one timeout per interval rather than one per call.
+  A refused write (`maxmemory` reached under `noeviction`, a read-only replica) is skipped alone.
+
+It also reuses one redis-py client per connection pool: Django's `RedisCacheClient.get_client()`
+builds a new `redis.Redis` for every operation, which with redis-py 5 and later rebuilds its
+table of response callbacks each time (~120 µs, several times the round trip to Redis itself;
+bench/widget_throughput.py).
 """
 
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+import time
+
+from django.conf import settings
 from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
 from django.core.cache.backends.redis import RedisCacheClient
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.retry import Retry
+
+logger = logging.getLogger(__name__)
 
 
 class ReusingRedisCacheClient(RedisCacheClient):
     def __init__(self, *args, **kwargs):
+        timeout = settings.REDIS_SOCKET_TIMEOUT
+        kwargs.setdefault("socket_timeout", timeout)
+        kwargs.setdefault("socket_connect_timeout", timeout)
+        kwargs.setdefault("retry", Retry(NoBackoff(), 0))
         super().__init__(*args, **kwargs)
         self._clients = {}
 
@@ -25,7 +53,81 @@ class ReusingRedisCacheClient(RedisCacheClient):
         return client
 
 
+class Outage:
+    """Per-process memory of a recent connection failure: while it lasts, skip the cache."""
+
+    def __init__(self):
+        self.until = 0.0
+        self.lock = threading.Lock()
+
+    @property
+    def ongoing(self) -> bool:
+        return time.monotonic() < self.until
+
+    def begin(self) -> None:
+        with self.lock:
+            first = not self.ongoing
+            self.until = time.monotonic() + settings.CACHE_OUTAGE_SECONDS
+        if first:
+            logger.warning(
+                "cache unreachable; answering from the database for %ss", settings.CACHE_OUTAGE_SECONDS
+            )
+
+    def end(self) -> None:
+        self.until = 0.0
+
+
+def _degrading(fallback):
+    """Run the cache operation; on a Redis error return `fallback(*args, **kwargs)` instead."""
+
+    def decorate(method):
+        @functools.wraps(method)
+        def wrapper(self, *args, **kwargs):
+            if self.outage.ongoing:
+                return fallback(*args, **kwargs)
+            try:
+                return method(self, *args, **kwargs)
+            except (RedisConnectionError, RedisTimeoutError, OSError):
+                self.outage.begin()
+            except RedisError as exc:  # e.g. OOM under noeviction, READONLY: skip this call only
+                logger.warning("cache refused %s: %s", method.__name__, exc)
+            return fallback(*args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+def _default(key, default=None, version=None):
+    return default
+
+
+def _no_counter(*args, **kwargs):
+    raise ValueError("the cache is unavailable")
+
+
 class RedisCache(DjangoRedisCache):
     def __init__(self, server, params):
         super().__init__(server, params)
         self._class = ReusingRedisCacheClient
+        self.outage = Outage()
+
+    get = _degrading(_default)(DjangoRedisCache.get)
+    get_many = _degrading(lambda keys, version=None: {})(DjangoRedisCache.get_many)
+    has_key = _degrading(lambda key, version=None: False)(DjangoRedisCache.has_key)
+    set = _degrading(lambda *args, **kwargs: None)(DjangoRedisCache.set)
+    add = _degrading(lambda *args, **kwargs: False)(DjangoRedisCache.add)
+    touch = _degrading(lambda *args, **kwargs: False)(DjangoRedisCache.touch)
+    set_many = _degrading(lambda data, *args, **kwargs: list(data))(DjangoRedisCache.set_many)
+    delete = _degrading(lambda *args, **kwargs: False)(DjangoRedisCache.delete)
+    delete_many = _degrading(lambda *args, **kwargs: None)(DjangoRedisCache.delete_many)
+    incr = _degrading(_no_counter)(DjangoRedisCache.incr)
+    clear = _degrading(lambda *args, **kwargs: False)(DjangoRedisCache.clear)
+
+    def ping(self) -> dict:
+        """For /readyz: raises when Redis cannot be reached (whatever the outage memory says)."""
+        client = self._cache.get_client(write=True)
+        started = time.monotonic()
+        client.ping()
+        self.outage.end()
+        return {"status": "ok", "ms": round((time.monotonic() - started) * 1000, 1)}

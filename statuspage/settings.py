@@ -79,6 +79,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "orders.middleware.RefuseUnreadableInputMiddleware",
+    "orders.outages.DatabaseUnavailableMiddleware",  # innermost: sees the views' exceptions first
 ]
 
 ROOT_URLCONF = "statuspage.urls"
@@ -116,6 +117,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A server that is restarting answers at once; one that is unreachable must not hang a worker.
+    DATABASES["default"].setdefault("OPTIONS", {})
+    DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 3))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache (rendered widgets and API answers, state versions) and rate-limit counters -------
@@ -141,6 +146,10 @@ RATELIMIT_UNAVAILABLE_RETRY = env_int("RATELIMIT_UNAVAILABLE_RETRY", 30)
 # versions expire after this many seconds, so a change that could not be published (Redis down or
 # refusing writes) still retires every cached answer of the order within this bound.
 CACHE_STATE_SECONDS = env_int("CACHE_STATE_SECONDS", 60)
+# Cached answers (widget images, info API JSON) per order per CACHE_BUDGET_SECONDS: however many
+# URL variants a stranger invents, an order never fills the cache with more.
+CACHE_ANSWERS_PER_ORDER = env_int("CACHE_ANSWERS_PER_ORDER", 32)
+CACHE_BUDGET_SECONDS = env_int("CACHE_BUDGET_SECONDS", 300)
 # A PostgreSQL restart: pages answer 503 with this Retry-After (s) instead of failing.
 DATABASE_UNAVAILABLE_RETRY = env_int("DATABASE_UNAVAILABLE_RETRY", 5)
 
@@ -180,7 +189,7 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Order status <orders@localhost>"
 
 # --- Security -------------------------------------------------------------------------------
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=not DEBUG)
-SECURE_REDIRECT_EXEMPT = [r"^healthz/?$"]
+SECURE_REDIRECT_EXEMPT = [r"^healthz/?$", r"^readyz/?$"]
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)

@@ -487,13 +487,22 @@ def test_production_redis_backend_reuses_one_client(redis_cache):
     assert redis_cache.incr("k") == 42
 
 
-def test_cache_outage_still_answers_an_image(client, account, monkeypatch):
+def test_cache_outage_still_draws_the_image_from_the_database(client, account):
+    url = widget_url(in_transit(account))
+    expected = client.get(url).content
+    dead = {"default": {"BACKEND": "statuspage.redis_cache.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}}
+    with override_settings(CACHES=dead):
+        response = client.get(url)
+    assert response.status_code == 200 and response.content == expected
+
+
+def test_an_unexpected_error_still_answers_an_image(client, account, monkeypatch):
     url = widget_url(in_transit(account))
 
-    def down(*args, **kwargs):
-        raise ConnectionError("cache down")
+    def broken(*args, **kwargs):
+        raise RuntimeError("renderer bug")
 
-    monkeypatch.setattr(caches["default"], "get", down)
+    monkeypatch.setattr(widget_cache, "render_widget", broken)
     response = client.get(url)
     assert response.status_code == 503
     assert open_png(response).size == (600, widget_height(600, 0))

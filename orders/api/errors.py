@@ -13,12 +13,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
-from orders import request_id
+from orders import outages, request_id
 from orders.errors import RequestRefused
 from orders.lifecycle import TransitionError
 from orders.orders_service import IdempotencyConflict, IdempotentOrderGone, OrderExists
@@ -156,7 +158,15 @@ def install(api: NinjaAPI) -> None:
 
     @api.exception_handler(RateLimited)
     def _rate_limited(request, exc: RateLimited):
+        if exc.status == 503:  # the failed-guess counters cannot be reached: a guess must wait
+            return outages.unavailable_json(request, exc.retry_after)
         return error_response(request, rate_limited(exc.retry_after))
+
+    @api.exception_handler(OperationalError)
+    @api.exception_handler(InterfaceError)
+    def _database_unavailable(request, exc):
+        outages.log_database_unavailable(request, exc)
+        return outages.unavailable_json(request, settings.DATABASE_UNAVAILABLE_RETRY)
 
     @api.exception_handler(RequestRefused)
     def _refused(request, exc: RequestRefused):

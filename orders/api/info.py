@@ -63,6 +63,9 @@ class InfoParams(Schema):
     )
 
 
+INFO_PARAMS = {*lookup.LookupParams.base_fields, *InfoParams.model_fields}
+
+
 class CourierInfo(Schema):
     courier: str
     courier_name: str
@@ -263,7 +266,7 @@ LINK_MESSAGES = {
 def order_info(request: HttpRequest, response: HttpResponse, params: Query[InfoParams]):
     api_account = auth.optional_account(request)
     key_id = str(request.api_key.pk) if api_account is not None else ""
-    cache_key = answer_cache.request_key("info", request, key_id)
+    cache_key = answer_cache.request_key("info", request, key_id, params=INFO_PARAMS)
     if (cached := answer_cache.fresh(cache_key)) is not None:
         response = cached.response()
         response.language_independent = True  # see orders.middleware.LocaleMiddleware

@@ -22,6 +22,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -31,6 +32,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
 from orders.cache import versions as state_cache
+from orders.lookup import supported_language
 
 LOCAL_ANSWERS = 256  # per process; a widget image is at most ~40 KB
 
@@ -78,23 +80,35 @@ class Answer:
         return response
 
 
-def request_key(scope: str, request: HttpRequest, *context: str) -> str | None:
+def request_key(scope: str, request: HttpRequest, *context: str, params: Iterable[str]) -> str | None:
     """The cache key of this request, or None when its answer must not be shared.
 
-    A request carrying a session cookie may be staff's, whose answers differ (hidden events).
+    Only the parameters the answer depends on (`params`) make the key, `lang` as the language it
+    selects: a stranger adding `&x=1`, `&x=2`, … or `lang=zz1`, `lang=zz2`, … gets the one cached
+    answer, and creates no new entry. A request carrying a session cookie may be staff's, whose
+    answers differ (hidden events).
     """
     if settings.SESSION_COOKIE_NAME in request.COOKIES:
         return None
     if request.GET.get("live_refresh", "").strip().lower() in ("true", "1", "yes"):
         return None  # it asks the carrier (at most every few minutes), not an answer kept from before
-    material = "\x1f".join(
-        (scope, timezone.localdate().isoformat(), request.META.get("QUERY_STRING", ""), *context)
-    )
+    query = request.GET
+    known = [
+        (name, [_canonical(name, value) for value in query.getlist(name)])
+        for name in sorted(params)
+        if name in query
+    ]
+    material = "\x1f".join((scope, timezone.localdate().isoformat(), repr(known), *context))
     return f"answer:{scope}:" + hashlib.sha256(material.encode()).hexdigest()[:40]  # no personal data
 
 
+def _canonical(name: str, value: str) -> str:
+    return supported_language(value) if name == "lang" else value
+
+
 def fresh(key: str | None):
-    """The cached answer if its order has not changed since it was built: no database.
+    """The cached answer if its order has not changed since it was built: no database (but one
+    primary-key query per order every CACHE_STATE_SECONDS, see orders.cache.versions).
 
     A cache that is down must not take the answer down: the caller builds it afresh instead.
     """
@@ -106,7 +120,10 @@ def fresh(key: str | None):
         if answer is not None and now - checked_at >= settings.CACHE_RECHECK_SECONDS:
             state = state_cache.state_key(answer.order_id)
             shared = cache.get_many([_tag_key(key), state])
-            if (shared.get(_tag_key(key)), shared.get(state)) != (answer.tag, answer.state_version):
+            if shared.get(_tag_key(key)) != answer.tag:
+                return None
+            version = shared.get(state) or state_cache.current(answer.order_id)
+            if version != answer.state_version:
                 return None
             _local.put(key, answer, checked_at=now)
         elif answer is None:
@@ -114,20 +131,35 @@ def fresh(key: str | None):
             if answer is None or state_cache.current(answer.order_id) != answer.state_version:
                 return None
             _local.put(key, answer, checked_at=now)
-    except Exception:
-        logger.warning("answer cache unavailable", exc_info=True)
+    except Exception as exc:  # the cache, or the database re-read of a version
+        logger.warning("cached answer not checked (%s): building it afresh", type(exc).__name__)
         return None
     if answer.expires_at <= now or (answer.exp is not None and answer.exp <= now):
         return None
     return answer
 
 
+def may_cache(order_id: int) -> bool:
+    """Whether one more answer (or image) of this order may be cached: at most
+    CACHE_ANSWERS_PER_ORDER per CACHE_BUDGET_SECONDS, however many URLs a stranger invents."""
+    key = f"answer-budget:{order_id}"
+    try:
+        cache.add(key, 0, settings.CACHE_BUDGET_SECONDS)
+        return cache.incr(key) <= settings.CACHE_ANSWERS_PER_ORDER
+    except Exception:  # no budget to be had (cache down, or the counter just expired): do not cache
+        return False
+
+
 def remember(key: str | None, answer: Cacheable, *, timeout: int) -> None:
-    """Keep `answer` for later requests with the same key."""
-    if key is None:
+    """Keep `answer` for later requests with the same key (within the order's budget)."""
+    if key is None or not may_cache(answer.order_id):
         return
     state_cache.remember(answer.order_id, answer.state_version)
-    cache.set_many({key: answer, _tag_key(key): answer.tag}, timeout)
+    try:
+        cache.set_many({key: answer, _tag_key(key): answer.tag}, timeout)
+    except Exception:
+        logger.warning("answer cache unavailable", exc_info=True)
+        return
     _local.put(key, answer, checked_at=time.time())
 
 

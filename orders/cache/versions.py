@@ -1,15 +1,29 @@
 """The current state version of each order, published to the cache on every committed change.
 
-Cached renderings (the PNG widget) remember the state version they were drawn from and stay
-valid while the published version is unchanged, so a cache hit needs no database query. With
-the local-memory cache each process only sees its own publications; entries then also expire
-after their timeout (use Redis with several workers).
+Cached renderings (the PNG widget, info API answers) remember the state version they were drawn
+from and stay valid while the published version is unchanged, so a cache hit needs no database
+query.
+
+A publication can fail (Redis down, frozen, or refusing writes) after the database change has
+committed; the change must still take effect. So a published version is never trusted for long:
+it expires after CACHE_STATE_SECONDS (default 60), and a missing version is re-read from the
+database (one primary-key query per order per interval). A revocation, deletion or state change
+that could not be published therefore retires the cached answers within CACHE_STATE_SECONDS
+(plus CACHE_RECHECK_SECONDS for a worker's local copy), and the request that made it still
+succeeds: a failed publication is logged, never raised.
 """
 
+from __future__ import annotations
+
+import logging
+
+from django.apps import apps
+from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 
-STATE_TIMEOUT = 7 * 24 * 3600
+logger = logging.getLogger(__name__)
+TOMBSTONE_SECONDS = 24 * 3600  # longer than any answer is cached
 
 
 def state_key(order_id: int) -> str:
@@ -18,7 +32,9 @@ def state_key(order_id: int) -> str:
 
 def publish(order_id: int, state_version: int) -> None:
     """Announce a new state version once the surrounding transaction has committed."""
-    transaction.on_commit(lambda: cache.set(state_key(order_id), state_version, STATE_TIMEOUT))
+    transaction.on_commit(
+        lambda: _quietly(cache.set, state_key(order_id), state_version, settings.CACHE_STATE_SECONDS)
+    )
 
 
 DELETED = 0  # state versions start at 1: no cached answer was ever built from this one
@@ -29,13 +45,21 @@ def forget(order_id: int) -> None:
 
     A tombstone rather than a deletion: a request that read the order just before it went would
     otherwise `remember` its version again (an `add` succeeds on a missing key) and bring its
-    answers back.
+    answers back. It outlives every answer cached before (and, should it fail to be written, a
+    missing version is re-read from the database, where the order is gone).
     """
-    transaction.on_commit(lambda: cache.set(state_key(order_id), DELETED, STATE_TIMEOUT))
+    transaction.on_commit(lambda: _quietly(cache.set, state_key(order_id), DELETED, TOMBSTONE_SECONDS))
 
 
 def current(order_id: int) -> int | None:
-    return cache.get(state_key(order_id))
+    """The order's state version: the published one, else the database's (None: no such order)."""
+    version = cache.get(state_key(order_id))
+    if version is None:
+        order_model = apps.get_model("orders", "Order")
+        version = order_model.objects.filter(pk=order_id).values_list("state_version", flat=True).first()
+        if version is not None:
+            remember(order_id, version)
+    return version
 
 
 def remember(order_id: int, state_version: int) -> None:
@@ -43,4 +67,11 @@ def remember(order_id: int, state_version: int) -> None:
 
     `add` never overwrites a newer version published meanwhile.
     """
-    cache.add(state_key(order_id), state_version, STATE_TIMEOUT)
+    _quietly(cache.add, state_key(order_id), state_version, settings.CACHE_STATE_SECONDS)
+
+
+def _quietly(operation, *args) -> None:
+    try:
+        operation(*args)
+    except Exception:  # the database change stands; the version expires within the bound
+        logger.warning("could not publish an order state version", exc_info=True)

@@ -24,12 +24,12 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefresh
 
-from orders import lookup, ratelimits
+from orders import lookup, outages, ratelimits
 from orders.forms import MODE_LABELS, EmailLinksForm, VerifyForm, lookup_form
 from orders.lookup import Access, LookupInvalid, LookupResult, supported_language
 from orders.models import Account
 from orders.notifications import links as notifications
-from orders.ratelimits import RateLimited
+from orders.ratelimits import CountersUnavailable, RateLimited
 from orders.views.status import lookup_query, status_context
 
 # A page opened with email or postal code is handed a signed link valid this long.
@@ -67,6 +67,8 @@ def shopper_page(view):
         except LookupInvalid as exc:
             context = {"errors": exc.errors}
             return _error(request, "orders/bad_request.html", context, status=400)
+        except CountersUnavailable as exc:  # a guess cannot be counted just now: it waits
+            return outages.unavailable_page(request, exc.retry_after, lang=page_language(request))
         except RateLimited as exc:
             context = {"minutes": math.ceil(exc.retry_after / 60)}
             response = _error(request, "orders/rate_limited.html", context, status=429)

@@ -16,7 +16,7 @@ from django.http import HttpResponse, HttpResponseNotModified
 from django.utils import translation
 from django.views.decorators.http import require_safe
 
-from orders import lookup
+from orders import lookup, outages
 from orders.lookup import Access, LookupInvalid
 from orders.middleware import language_independent
 from orders.ratelimits import RateLimited
@@ -45,9 +45,15 @@ def png_errors(view):
                 return _notice(request, 400, "invalid", lang, ": ".join(exc.first))
             except Unavailable:
                 return _notice(request, 404, "unavailable", lang)
-            except RateLimited as exc:
-                response = _notice(request, 429, "rate_limited", lang)
+            except RateLimited as exc:  # 503 when the failed-guess counters cannot be reached
+                kind = "rate_limited" if exc.status == 429 else "error"
+                response = _notice(request, exc.status, kind, lang)
                 response["Retry-After"] = str(exc.retry_after)
+                return response
+            except outages.CONNECTION_ERRORS as exc:
+                outages.log_database_unavailable(request, exc)
+                response = _notice(request, 503, "error", lang)
+                response["Retry-After"] = str(settings.DATABASE_UNAVAILABLE_RETRY)
                 return response
             except Exception:
                 logger.exception("widget: cannot answer %s", request.path)

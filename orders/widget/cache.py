@@ -33,7 +33,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from orders.cache import answers as answer_cache
-from orders.lookup import LookupResult, supported_language
+from orders.lookup import LookupParams, LookupResult, supported_language
 from orders.widget.render import DEFAULT_WIDTH, MAX_WIDTH, MIN_WIDTH, THEMES, render_message, render_widget
 from orders.widget.state import build_state
 
@@ -109,9 +109,12 @@ def requested_language(params) -> str:
     return supported_language(params.get("lang"), default=settings.LANGUAGE_CODE)
 
 
+WIDGET_PARAMS = (*LookupParams.base_fields, "width", "scale", "theme")
+
+
 def request_key(request) -> str | None:
-    """Cache key of a request: its query string as given, today's date and the renderer."""
-    return answer_cache.request_key("widget", request, RENDERER_VERSION)
+    """Cache key of a request: the parameters that shape the image, today's date and the renderer."""
+    return answer_cache.request_key("widget", request, RENDERER_VERSION, params=WIDGET_PARAMS)
 
 
 def fresh_entry(key: str | None) -> Entry | None:
@@ -130,7 +133,8 @@ def entry_for(result: LookupResult, options: WidgetOptions) -> Entry:
     png = cache.get(_png_key(etag))
     if png is None:
         png = render_widget(state, width=options.width, scale=options.scale, theme=options.theme)
-        cache.set(_png_key(etag), png, PNG_TIMEOUT)
+        if answer_cache.may_cache(order.pk):
+            cache.set(_png_key(etag), png, PNG_TIMEOUT)
     return Entry(
         order_id=order.pk,
         state_version=order.state_version,
