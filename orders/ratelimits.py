@@ -109,8 +109,8 @@ def attempt(scope: str, values: list[str], rate: str) -> Attempt:
     parsed, token = Rate.parse(rate), uuid.uuid4().hex
     try:
         wait = counters().acquire(keys, parsed.limit, parsed.period, token, time.time())
-    except Exception:
-        logger.warning("rate-limit counters unavailable; refusing a guess", exc_info=True)
+    except Exception as exc:  # one line, no traceback: an outage is not a bug
+        logger.warning("rate-limit counters unavailable (%s); refusing a guess", type(exc).__name__)
         raise CountersUnavailable(settings.RATELIMIT_UNAVAILABLE_RETRY) from None
     if wait > 0:
         raise RateLimited(wait)
@@ -125,8 +125,8 @@ def check(scope: str, values: list[str], rate: str) -> None:
     parsed = Rate.parse(rate)
     try:
         wait = counters().wait(keys, parsed.limit, parsed.period, time.time())
-    except Exception:
-        logger.warning("rate-limit counters unavailable; not checking")
+    except Exception as exc:
+        logger.warning("rate-limit counters unavailable (%s); not checking", type(exc).__name__)
         return
     if wait > 0:
         raise RateLimited(wait)

@@ -237,6 +237,7 @@ EMAIL_LOOKUP_DAYS = env_int("EMAIL_LOOKUP_DAYS", 90)
 # thread, so the answer takes as long whether or not the address has orders.
 EMAILED_LINK_DAYS = env_int("EMAILED_LINK_DAYS", 30)
 EMAIL_LINKS_IN_BACKGROUND = env_bool("EMAIL_LINKS_IN_BACKGROUND", default=True)
+EMAIL_LINKS_DELAY_SECONDS = float(env("EMAIL_LINKS_DELAY_SECONDS", "1"))
 # APIs and webhooks: requests per API key, and how far a webhook signature's timestamp may be
 # from our clock (seconds, both directions).
 API_KEY_RATE = env("API_KEY_RATE", "1200/m")

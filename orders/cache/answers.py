@@ -157,8 +157,8 @@ def remember(key: str | None, answer: Cacheable, *, timeout: int) -> None:
     state_cache.remember(answer.order_id, answer.state_version)
     try:
         cache.set_many({key: answer, _tag_key(key): answer.tag}, timeout)
-    except Exception:
-        logger.warning("answer cache unavailable", exc_info=True)
+    except Exception as exc:
+        logger.warning("answer not cached (%s)", type(exc).__name__)
         return
     _local.put(key, answer, checked_at=time.time())
 

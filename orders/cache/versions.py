@@ -73,5 +73,5 @@ def remember(order_id: int, state_version: int) -> None:
 def _quietly(operation, *args) -> None:
     try:
         operation(*args)
-    except Exception:  # the database change stands; the version expires within the bound
-        logger.warning("could not publish an order state version", exc_info=True)
+    except Exception as exc:  # the database change stands; the version expires within the bound
+        logger.warning("could not publish an order state version (%s)", type(exc).__name__)

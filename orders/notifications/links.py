@@ -80,6 +80,9 @@ def _send_quietly(email: str, *, account: Account | None, lang: str, language: s
 
 
 def _in_background(job) -> None:
+    # Start only once the request that queued the job has answered: working while it still runs
+    # would slow it down (the same process, one GIL) exactly when the address has orders.
+    time.sleep(settings.EMAIL_LINKS_DELAY_SECONDS)
     try:
         job()
     finally:
