@@ -18,6 +18,7 @@ fail open: requests that carry their own proof (signed links, API keys) keep wor
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import re
@@ -130,6 +131,22 @@ def check(scope: str, values: list[str], rate: str) -> None:
         return
     if wait > 0:
         raise RateLimited(wait)
+
+
+def exceeded(scope: str, values: list[str], rate: str) -> RateLimited | None:
+    """The RateLimited error `check` would raise, or None. Fails open."""
+    try:
+        check(scope, values, rate)
+    except RateLimited as error:
+        return error
+    return None
+
+
+def hit(scope: str, values: list[str], rate: str) -> None:
+    """Count one failure after the fact (a key already at its limit stays there). Prefer
+    `attempt`, which counts before the guess is evaluated and so cannot be raced past."""
+    with contextlib.suppress(RateLimited):
+        attempt(scope, values, rate)
 
 
 def consume(scope: str, values: list[str], rate: str, *, fail_open: bool = False) -> None:

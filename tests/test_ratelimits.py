@@ -174,3 +174,14 @@ def test_actions_limited_for_cost_choose_how_to_fail():
     ratelimits.consume("api-key", ["key:1"], "10/m", fail_open=True)  # API keys keep working
     with pytest.raises(CountersUnavailable):
         ratelimits.consume("email-links", ["email:x@example.org"], "3/h")  # sending mail does not
+
+
+def test_check_then_hit_counts_failures_after_the_fact():
+    scope, values = "admin-login", ["ip:192.0.2.50", "user:staff"]
+    for _ in range(2):
+        assert ratelimits.exceeded(scope, values, "2/15m") is None
+        ratelimits.hit(scope, values, "2/15m")
+    locked = ratelimits.exceeded(scope, ["user:staff"], "2/15m")
+    assert isinstance(locked, RateLimited) and 0 < locked.retry_after <= 900
+    ratelimits.hit(scope, values, "2/15m")  # past the limit: still locked, nothing raised
+    assert ratelimits.exceeded(scope, ["ip:192.0.2.51"], "2/15m") is None
