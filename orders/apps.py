@@ -12,17 +12,13 @@ class OrdersConfig(AppConfig):
         # Deletions, cascades included, must retire what the cache remembers about the rows.
         from orders import apikeys
         from orders.cache import versions as state_cache
-        from orders.models import ApiKey, IdempotencyRecord, Order
+        from orders.models import ApiKey, Order
+        from orders.privacy import erasure
 
         post_delete.connect(lambda instance, **kw: state_cache.forget(instance.pk), sender=Order, weak=False)
-        # The response remembered for an Idempotency-Key is the order as created: it goes with it.
-        pre_delete.connect(
-            lambda instance, **kw: IdempotencyRecord.objects.filter(order=instance).update(
-                response_body=None
-            ),
-            sender=Order,
-            weak=False,
-        )
+        # What other places hold about a deleted order (webhook payloads, the response remembered
+        # for its Idempotency-Key, …) goes with it.
+        pre_delete.connect(lambda instance, **kw: erasure.order_deleted(instance), sender=Order, weak=False)
         post_delete.connect(lambda instance, **kw: apikeys.forget(instance), sender=ApiKey, weak=False)
 
         from orders import orders_service, webhooks

@@ -382,3 +382,19 @@ def test_tracking_numbers_of_other_orders_are_unaffected_by_a_deletion(client, a
     assert client.get(url).status_code == 200
     jane.delete()
     assert client.get(url).status_code == 200
+
+
+def test_deleting_an_order_leaves_no_personal_data_in_payloads_or_records(client, jane, someone_else):
+    WebhookEvent.objects.create(
+        account=someone_else.account, source="nimbus", event_id="evt_other", event_type="order.updated",
+        payload={"data": {"id": "3001", "recipient": {"name": "Other Person"}}}, order_ref="3001",
+        outcome="applied",
+    )  # fmt: skip
+    jane.delete()
+    event = WebhookEvent.objects.get(event_id="evt_trk_1")
+    assert event.payload == {} and event.payload_purged_at is not None
+    assert IdempotencyRecord.objects.get(key="create-2001").response_body is None
+    other_event = WebhookEvent.objects.get(event_id="evt_other")
+    assert other_event.payload["data"]["recipient"]["name"] == "Other Person"
+    other_record = IdempotencyRecord.objects.get(key="create-3001")
+    assert other_record.response_body["recipient"]["email"] == "other@example.com"

@@ -53,6 +53,15 @@ def erase_orders(orders: Iterable[Order]) -> dict[str, int]:
     return erase(subject)
 
 
+def order_deleted(order: Order) -> None:
+    """Before an order row goes (the admin, a cascade from its account, the shell): erase what
+    every other place holds about it, so deleting never leaves personal data behind."""
+    subject = Subject(orders=(order,))
+    for holder in holders():
+        if holder.name != "orders":  # the row itself is being deleted
+            holder.erase(subject)
+
+
 def export_customer(email: str, account: Account | None = None, *, now: datetime | None = None) -> dict:
     """Everything we hold on the person with `email`, as JSON-able data (dates as datetimes)."""
     subject = Subject(orders=tuple(orders_of(email, account)), email=email.strip(), account=account)
