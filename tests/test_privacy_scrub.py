@@ -33,7 +33,7 @@ PERSONAL = [
     ("Delivered to your neighbour at 12 High Street", "Delivered to your neighbour", ["High Street", "12"]),
     (
         "Delivered to Mrs Jones, 4 Park Lane, London W1K 1AA",
-        "Delivered to, London",
+        "Delivered, London",
         ["Jones", "Park Lane", "W1K"],
     ),
     # DHL Paket, Hermes, DPD, GLS (de)
@@ -77,13 +77,16 @@ PERSONAL = [
     ),
     ("Doręczono. Odebrał: KOWALSKI", "Doręczono. Odebrano", ["KOWALSKI"]),
     ("Przesyłka wydana Pani Nowak", "Przesyłka wydano", ["Nowak"]),
+    ("Delivered. Left with receptionist SARAH.", "Delivered. Left with receptionist.", ["SARAH"]),
+    ("Recibido por el portero Luis", "Recibido por el portero", ["Luis"]),
+    ("Ihre Sendung wurde an Herrn Müller übergeben.", "Ihre Sendung wurde an übergeben.", ["Müller"]),
     # contact details anywhere
     ("Please contact jane.doe@example.com to rearrange", "Please contact to rearrange", ["jane.doe"]),
     ("Call +44 7700 900123 to arrange a new delivery", "Call to arrange a new delivery", ["7700"]),
     ("Recipient phone (512) 555-0100 not answered", "Recipient phone not answered", ["555"]),
     (
         "Delivered to 123 Main St, Apt 4B, Austin TX 78701-1234",
-        "Delivered to, Austin TX",
+        "Delivered, Austin TX",
         ["Main St", "1234"],
     ),
 ]
@@ -108,6 +111,14 @@ UNCHANGED = [
     "Delivered to UPS Access Point™",
     "Departed from FedEx location MEMPHIS, TN",
     "Sendung 00340434161094042557 wurde zugestellt",
+    "Package delivered to recipient address - release authorized",
+    "Your parcel has been delivered to your safe place: Porch",
+    "Zugestellt an Empfänger",
+    "Votre colis a été livré au destinataire",
+    "Entregado al destinatario",
+    "Consegnato al destinatario",
+    "Doręczono do adresata",
+    "Bezorgd bij de ontvanger",
 ]
 
 

@@ -350,7 +350,7 @@ def scrub(text: str) -> str:
     out = _titled_names(out)
     if out == text:
         return text
-    out = re.sub(r"\s(?:at|bei|à|op|w|on)\s*(?=[,.;]|$)", "", out)  # "…at" that lost its place
+    out = re.sub(r"\s(?:at|to|bei|an|à|op|w|on)\s*(?=[,.;]|$)", "", out)  # "…at" that lost its place
     return _tidy(out, text)
 
 
