@@ -296,6 +296,12 @@ class TrackingOut(Schema):
     announcedDeliveryDate: date | None
     estimatedDeliveryDate: date | None
     deliveredAt: datetime | None
+    alsoInOpenOrders: list[str] = Field(
+        description=(
+            "Order numbers of the account's other open orders that hold the same tracking number "
+            "(a mistake or a recycled number; empty normally)"
+        )
+    )
 
 
 class OrderOut(Schema):
@@ -329,7 +335,7 @@ def _status_url(order: Order) -> str | None:
         return None
 
 
-def _tracking_out(tracking: Tracking) -> dict:
+def _tracking_out(tracking: Tracking, also_in: dict[str, list[str]]) -> dict:
     return {
         "trackingNumber": tracking.tracking_number,
         "carrier": tracking.carrier,
@@ -340,13 +346,35 @@ def _tracking_out(tracking: Tracking) -> dict:
         "announcedDeliveryDate": tracking.announced_delivery_date,
         "estimatedDeliveryDate": tracking.estimated_delivery_date,
         "deliveredAt": tracking.delivered_at,
+        "alsoInOpenOrders": also_in.get(tracking.tracking_number, []),
     }
+
+
+def _also_in_open_orders(order: Order, trackings: list[Tracking]) -> dict[str, list[str]]:
+    """Tracking number → the account's other open orders holding it (one query)."""
+    if not trackings:
+        return {}
+    others = (
+        Tracking.objects.filter(
+            order__account_id=order.account_id, tracking_number__in={t.tracking_number for t in trackings}
+        )
+        .exclude(order_id=order.pk)
+        .exclude(order__status__in=[OrderStatus.DELIVERED, OrderStatus.CANCELLED])
+        .order_by("order__order_number")
+        .values_list("tracking_number", "order__order_number")
+    )
+    found: dict[str, list[str]] = {}
+    for number, order_number in others:
+        if order_number not in found.setdefault(number, []):
+            found[number].append(order_number)
+    return found
 
 
 def order_out(order: Order) -> dict:
     """The order as the API shows it; JSON-ready (dates as ISO strings) so it can be stored."""
     trackings = list(order.trackings.all())
     outbound = [t for t in trackings if not t.is_return]
+    also_in = _also_in_open_orders(order, trackings)
     data = {
         "id": order.public_id,
         "orderNumber": order.order_number,
@@ -382,7 +410,7 @@ def order_out(order: Order) -> dict:
             for item in order.items.all()
         ],
         "trackingNumber": outbound[0].tracking_number if outbound else None,
-        "trackings": [_tracking_out(t) for t in trackings],
+        "trackings": [_tracking_out(t, also_in) for t in trackings],
         "estimatedDeliveryDate": order.current_eta,
         "statusUrl": _status_url(order),
         "orderDate": order.order_date,
