@@ -162,9 +162,10 @@ def _field_error(name: str, reason: str) -> PydanticCustomError:
 class OrderFields(Strict):
     """The order fields common to the API body and the order system's webhook payloads."""
 
-    patientId: Identifier | None = None
-    customerId: Identifier | None = None
-    prescriptionId: Identifier | None = None
+    customerId: Identifier | None = Field(None, description="The customer's number in the order system")
+    externalReference: Identifier | None = Field(
+        None, description="The order system's own reference; when it is a UUID, also the external order id"
+    )
     externalOrderId: uuid.UUID | None = None
     recipient: RecipientIn | None = None
     shippingAddress: AddressIn | None = None
@@ -173,12 +174,24 @@ class OrderFields(Strict):
     orderDate: Moment | None = None
     estimatedDeliveryDate: Day | None = None
     items: list[ItemIn] | None = Field(None, max_length=200)
+    patientId: Identifier | None = Field(None, description="Alias of customerId (the seed's order system)")
+    prescriptionId: Identifier | None = Field(
+        None, description="Alias of externalReference (the seed's order system)"
+    )
 
     @model_validator(mode="after")
     def _one_customer(self):
         if self.patientId and self.customerId and self.patientId != self.customerId:
             raise _field_error("customerId", "patientId and customerId name different customers.")
+        if self.prescriptionId and self.externalReference and self.prescriptionId != self.externalReference:
+            raise _field_error(
+                "externalReference", "prescriptionId and externalReference name different references."
+            )
         return self
+
+    @property
+    def reference(self) -> str | None:
+        return self.externalReference or self.prescriptionId
 
     def detail_fields(self, skip: frozenset[str] | set[str] = frozenset()) -> dict:
         """Model field → value for what the payload carries, leaving out the `skip` groups.
@@ -191,11 +204,11 @@ class OrderFields(Strict):
         customer = self.customerId or self.patientId
         if customer and "customer" not in skip:
             out["customer_number"] = customer
-        external = self.externalOrderId or _uuid_or_none(self.prescriptionId)
+        external = self.externalOrderId or _uuid_or_none(self.reference)
         if external and "external" not in skip:
             out["external_order_id"] = external
-        if self.prescriptionId and "external" not in skip:
-            out["external_reference"] = self.prescriptionId
+        if self.reference and "external" not in skip:
+            out["external_reference"] = self.reference
         if self.recipient is not None:
             for name in self.recipient.model_fields_set:
                 if f"recipient.{name}" not in skip:
@@ -244,7 +257,7 @@ def detail_groups(data: dict) -> set[str]:
     groups = present & {"shippingAddress", "notes", "language", "orderDate", "estimatedDeliveryDate"}
     if present & {"patientId", "customerId"}:
         groups.add("customer")
-    if present & {"externalOrderId", "prescriptionId"}:
+    if present & {"externalOrderId", "externalReference", "prescriptionId"}:
         groups.add("external")
     recipient = data.get("recipient")
     if isinstance(recipient, dict):
@@ -308,10 +321,11 @@ class OrderOut(Schema):
     id: str
     orderNumber: str
     status: Literal["pending", "processing", "shipped", "delivered", "cancelled"]
-    patientId: str | None
     customerId: str | None
-    prescriptionId: str | None
+    externalReference: str | None
     externalOrderId: str | None
+    patientId: str | None = Field(description="Alias of customerId (the seed's order system)")
+    prescriptionId: str | None = Field(description="Alias of externalReference (the seed's order system)")
     recipient: RecipientOut
     shippingAddress: AddressOut
     notes: str
@@ -379,10 +393,11 @@ def order_out(order: Order) -> dict:
         "id": order.public_id,
         "orderNumber": order.order_number,
         "status": order.status,
-        "patientId": order.customer_number or None,
         "customerId": order.customer_number or None,
-        "prescriptionId": order.external_reference or None,
+        "externalReference": order.external_reference or None,
         "externalOrderId": str(order.external_order_id) if order.external_order_id else None,
+        "patientId": order.customer_number or None,
+        "prescriptionId": order.external_reference or None,
         "recipient": {
             "name": order.recipient_name,
             "email": order.recipient_email,

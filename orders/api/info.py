@@ -54,10 +54,8 @@ LIFECYCLE_STATUS = {
 
 
 class InfoParams(Schema):
-    """Documented here; validated by the shared resolver (orders.lookup), not by this schema.
-
-    Unknown parameters are ignored, as parcelLab does; an invalid value of a known one is a 400.
-    """
+    """parcelLab's v4 lookup parameters. Unknown parameters are ignored, as parcelLab does; an
+    invalid value of a known one is a 400."""
 
     account: str | None = Field(None, description="Account id or slug (optional with a single account)")
     client_key: str | None = Field(None, description="Client (shop) key: an account's slug")
@@ -507,6 +505,16 @@ def serialize(result: LookupResult) -> dict:
     return data
 
 
+def _answer_timeout(result: LookupResult) -> int:
+    """An answer found by tracking number is not kept past the day its shipment leaves the
+    lookup window (TRACKING_LOOKUP_DAYS)."""
+    tracking = result.matched_tracking
+    if tracking is None or result.params.get("identifier") != "tracking_number":
+        return ANSWER_TIMEOUT
+    window_ends = tracking.created_at + timedelta(days=settings.TRACKING_LOOKUP_DAYS)
+    return max(1, min(ANSWER_TIMEOUT, int((window_ends - timezone.now()).total_seconds())))
+
+
 NO_ORDER = "No order matches these details"
 LINK_MESSAGES = {
     LinkState.EXPIRED: "This link has expired; look the order up with its number and email instead",
@@ -558,8 +566,9 @@ def order_info(request: HttpRequest, response: HttpResponse, params: Query[InfoP
     answer["Cache-Control"] = "private, no-store"
     answer["Content-Language"] = language
     if result.shareable:
+        timeout = _answer_timeout(result)
         cached = answer_cache.Answer.of(
-            answer, order=result.order, exp=result.params.get("exp"), timeout=ANSWER_TIMEOUT
+            answer, order=result.order, exp=result.params.get("exp"), timeout=timeout
         )
-        answer_cache.remember(cache_key, cached, timeout=ANSWER_TIMEOUT)
+        answer_cache.remember(cache_key, cached, timeout=timeout)
     return answer
