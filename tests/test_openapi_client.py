@@ -92,12 +92,14 @@ def test_the_idempotency_key_pattern_is_the_servers(client):
         assert (re.fullmatch(pattern, key) is not None and len(key) <= 255) is accepted, key
 
 
-@pytest.fixture(autouse=True)
-def _keep_the_test_transaction_open():
-    """Like Django's test client: the WSGI handler must not close the test's connection."""
+@pytest.fixture
+def wsgi_app(generated):
+    """The app behind httpx's WSGI transport, in the test's transaction: like Django's test
+    client, the handler must not close the test's connection (set up after `generated`, whose
+    test-client request reconnects those signal handlers)."""
     signals.request_started.disconnect(close_old_connections)
     signals.request_finished.disconnect(close_old_connections)
-    yield
+    yield get_wsgi_application()
     signals.request_started.connect(close_old_connections)
     signals.request_finished.connect(close_old_connections)
 
@@ -120,7 +122,7 @@ def generated(client, tmp_path, monkeypatch):
     return importlib.import_module("statuspage_client")
 
 
-def test_a_generated_client_runs_the_orders_flow(generated, account):
+def test_a_generated_client_runs_the_orders_flow(generated, wsgi_app, account):
     key = apikeys.create_key(account=account, name="generated client").secret
     from statuspage_client.api.order_status_info import order_status_info
     from statuspage_client.api.orders import add_tracking, create_order, get_order, set_order_status
@@ -129,7 +131,7 @@ def test_a_generated_client_runs_the_orders_flow(generated, account):
     api = generated.AuthenticatedClient(
         base_url="http://testserver",
         token=key,
-        httpx_args={"transport": httpx.WSGITransport(app=get_wsgi_application())},
+        httpx_args={"transport": httpx.WSGITransport(app=wsgi_app)},
     )
     body = OrderIn.from_dict(
         {
