@@ -8,6 +8,8 @@ import json
 from pathlib import Path
 
 import pytest
+from django.core.cache import cache
+from django.test import override_settings
 from jsonschema import Draft202012Validator
 
 from orders import apikeys
@@ -190,3 +192,19 @@ def test_limited_answers_use_the_orders_language_like_full_ones(client, account)
     assert limited.json()["status_text"] == full.json()["status_text"]
     english = client.get(URL, {"tracking_number": "1Z999AA10123456784", "lang": "en"})
     assert english["Content-Language"] == "en"
+
+
+def test_supports_live_refresh_follows_the_carriers_adapter_and_credentials(client, account):
+    order = make_order(account, order_number="1001")
+    ship(order, "1Z999AA10123456784")
+    ship(order, "SOMETHING123", carrier="other")
+    key = apikeys.create_key(account=account, name="k").secret
+
+    def flags():
+        cache.clear()
+        info = client.get(URL, {"order_number": "1001"}, headers={"X-API-Key": key}).json()
+        return {t["courier_info"]["courier"]: t["supports_live_refresh"] for t in info["trackings"]}
+
+    assert flags() == {"ups": False, "other": False}  # no credentials for UPS
+    with override_settings(UPS_CLIENT_ID="client", UPS_CLIENT_SECRET="secret"):
+        assert flags() == {"ups": True, "other": False}  # "other" has no adapter

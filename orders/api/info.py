@@ -21,7 +21,7 @@ from orders import lookup, presentation
 from orders.api import auth
 from orders.api.errors import ErrorOut, not_found, validation_error
 from orders.cache import answers as answer_cache
-from orders.carriers import CARRIERS, get_carrier
+from orders.carriers import CARRIERS, get_carrier, polling
 from orders.lookup import Access, LookupResult
 from orders.models import (
     EXCEPTION_STATUSES,
@@ -266,15 +266,6 @@ def _iso3(country: str) -> str:
         return ""
 
 
-def _supports_live_refresh(tracking: Tracking) -> bool:
-    """Whether `live_refresh=true` can ask the carrier about this tracking right now.
-
-    Stand-in until orders.carriers.registry.supports_live_refresh lands (issue 9): no carrier
-    has an adapter yet, so none can be refreshed live.
-    """
-    return False
-
-
 def _article(item: LineItem) -> dict:
     price = None if item.unit_price is None else str(item.unit_price)
     invoiced = None if item.unit_price is None else str(item.unit_price * item.quantity)
@@ -463,7 +454,7 @@ def _tracking(result: LookupResult, tracking: Tracking, items: list[LineItem]) -
         "pod_date": timezone.localdate(tracking.delivered_at) if tracking.delivered_at else None,
         "timezone": settings.TIME_ZONE,
         "reporting_info": _reporting_info(order, tracking, events),
-        "supports_live_refresh": _supports_live_refresh(tracking),
+        "supports_live_refresh": polling.supports_live_refresh(tracking),
         "checkpoints": [_checkpoint(c, tracking) for c in events],
     }
     if result.is_full:  # the recipient, their address, a pickup point near them and what they bought
