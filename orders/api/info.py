@@ -21,7 +21,7 @@ from orders import lookup, presentation
 from orders.api import auth
 from orders.api.errors import ErrorOut, not_found, validation_error
 from orders.cache import answers as answer_cache
-from orders.carriers import CARRIERS, get_carrier, polling
+from orders.carriers import CARRIERS, get_carrier, registry
 from orders.lookup import Access, LookupResult
 from orders.models import (
     EXCEPTION_STATUSES,
@@ -412,7 +412,7 @@ def _tracking(result: LookupResult, tracking: Tracking, items: list[LineItem]) -
     events = result.checkpoints(tracking)
     newest = events[0] if events else None
     carrier = tracking.carrier_info
-    last_mile = get_carrier(getattr(tracking, "last_mile_carrier", "") or tracking.carrier)
+    last_mile = get_carrier(tracking.last_mile_carrier or tracking.carrier)
     window_end = tracking.estimated_delivery_date_end or tracking.estimated_delivery_date
     delivered = next((c for c in events if c.status == TrackingStatus.DELIVERED), None)
     data = {
@@ -454,7 +454,7 @@ def _tracking(result: LookupResult, tracking: Tracking, items: list[LineItem]) -
         "pod_date": timezone.localdate(tracking.delivered_at) if tracking.delivered_at else None,
         "timezone": settings.TIME_ZONE,
         "reporting_info": _reporting_info(order, tracking, events),
-        "supports_live_refresh": polling.supports_live_refresh(tracking),
+        "supports_live_refresh": registry.supports_live_refresh(tracking),
         "checkpoints": [_checkpoint(c, tracking) for c in events],
     }
     if result.is_full:  # the recipient, their address, a pickup point near them and what they bought
