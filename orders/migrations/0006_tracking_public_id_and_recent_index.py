@@ -17,7 +17,7 @@ def fill_public_ids(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("orders", "0004_carrier_polling"),
+        ("orders", "0005_privacy_erasure_and_retention"),
     ]
 
     operations = [
