@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from datetime import date, datetime, time
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -171,9 +171,29 @@ def attach_tracking(
         changes["status"] = OrderStatus.SHIPPED
     if created or changes:
         _bump(locked, **changes)
+    if created:
+        _retire_answers_naming_other_holders(tracking)
     _sync_order_delivery(locked)
     _copy_state(order, locked)
     return tracking
+
+
+def _retire_answers_naming_other_holders(tracking: Tracking) -> None:
+    """A cached answer to "where is tracking number X" names the holder it was built from; a new
+    holder changes what that lookup resolves to, so the other holders' answers are retired too
+    (their state versions move on; nothing else about them changes)."""
+    others = (
+        Tracking.objects.recent()
+        .holding(tracking.tracking_number)
+        .exclude(order_id=tracking.order_id)
+        .values_list("order_id", flat=True)
+    )
+    order_ids = sorted(set(others))
+    if not order_ids:
+        return
+    Order.objects.filter(pk__in=order_ids).update(state_version=F("state_version") + 1)
+    for order_id, version in Order.objects.filter(pk__in=order_ids).values_list("pk", "state_version"):
+        state_cache.publish(order_id, version)
 
 
 def record_checkpoint(

@@ -1,14 +1,21 @@
 """The one lookup resolver behind the status page, the JSON info API and the PNG widget.
 
-Parameters follow parcelLab's v4 order status API. Exactly one primary identifier is given
-(order number, external order id, customer number or tracking number); the result says how much
-the caller may see:
+Parameters follow parcelLab's v4 order status API. Exactly one primary identifier is given:
+order number (+ optional `client_key`), external order id, external reference, customer number,
+tracking number (+ optional courier), or a tracking's public id (`tracking_id`); with none of
+these, `recipient_email` itself is the identifier. The result says how much the caller may see:
 
 - FULL: a valid signed link, a matching second factor (email, or postal code), staff, or an API
   key of the order's account.
-- LIMITED: a tracking-number lookup without a factor: shipment progress only, nothing personal.
-- NONE: any other lookup without a valid factor. The result carries no order at all, so callers
-  cannot answer differently for "unknown order" and "wrong email".
+- LIMITED: a tracking lookup without a factor: shipment progress only, nothing personal.
+- NONE: any other lookup without a valid factor, and an email lookup without an API key. The
+  result carries no order at all, so callers cannot answer differently for "unknown order" and
+  "wrong email".
+
+A tracking number names the shipments created in the last TRACKING_LOOKUP_DAYS days (carriers
+recycle numbers). Within one account it resolves to the newest order holding it, unless a given
+factor matches another holder; held in several accounts and no `account` given, it opens nothing
+(only a link we signed for one of them does).
 
 Failed verifications are counted per client IP and per looked-up identity; past the limit the
 resolver raises RateLimited for everything but a valid signed link (which cannot be guessed).
@@ -17,6 +24,7 @@ resolver raises RateLimited for everything but a valid signed link (which cannot
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -24,6 +32,7 @@ from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, prefetch_related_objects
+from django.db.models.functions import Lower
 from django.utils.translation import get_supported_language_variant
 from django.utils.translation import gettext_lazy as _
 
@@ -33,7 +42,17 @@ from orders.models import Account, Checkpoint, Order, OrderStatus, Tracking
 from orders.privacy.scrub import scrubbed
 from orders.signing import PURPOSE_WIDGET, LinkState, SignedSubject, verify
 
-PRIMARY_IDENTIFIERS = ("order_number", "external_order_id", "customer_number", "tracking_number")
+PRIMARY_IDENTIFIERS = (
+    "order_number",
+    "external_order_id",
+    "external_reference",
+    "customer_number",
+    "tracking_number",
+    "tracking_id",
+)
+TRACKING_IDENTIFIERS = ("tracking_number", "tracking_id")
+MAX_HOLDERS = 20  # trackings of one number looked at; more would be a data problem, not a lookup
+TRACKING_ID = re.compile(r"trk_[0-9a-f]{20}")
 BOOLEAN_VALUES = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False, "": False}
 
 
@@ -69,13 +88,17 @@ class LookupParams(forms.Form):
     """Validates and normalises the v4 lookup parameters (also the shopper form's hidden fields)."""
 
     account = forms.CharField(required=False, max_length=100)
+    client_key = forms.CharField(required=False, max_length=100)
     order_number = forms.CharField(required=False, max_length=100)
     external_order_id = forms.UUIDField(required=False)
+    external_reference = forms.CharField(required=False, max_length=200)
     customer_number = forms.CharField(required=False, max_length=100)
     tracking_number = forms.CharField(required=False, max_length=64)
+    tracking_id = forms.CharField(required=False, max_length=40)
     courier = forms.CharField(required=False, max_length=30)
     recipient_email = forms.EmailField(required=False, max_length=254)
     recipient_postal_code = forms.CharField(required=False, max_length=20)
+    postal_code = forms.CharField(required=False, max_length=20)  # parcelLab's alias of the above
     s = forms.CharField(required=False, max_length=100)
     exp = forms.IntegerField(required=False, min_value=0, max_value=2**40)
     lang = forms.CharField(required=False, max_length=35)
@@ -88,6 +111,14 @@ class LookupParams(forms.Form):
         if value and not normalized.isalnum():
             raise ValidationError(_("Enter a tracking number of letters and digits only."), code="invalid")
         return normalized
+
+    def clean_tracking_id(self) -> str:
+        value = self.cleaned_data["tracking_id"].strip().lower()
+        if value and not TRACKING_ID.fullmatch(value):
+            raise ValidationError(
+                _("Enter a tracking id like trk_ followed by 20 hex digits."), code="invalid"
+            )
+        return value
 
     def clean_courier(self) -> str:
         value = self.cleaned_data["courier"].strip().lower()
@@ -120,20 +151,40 @@ class LookupParams(forms.Form):
             raise ValidationError(_("Unknown account."), code="invalid_choice")
         return account
 
+    def clean_client_key(self) -> Account | None:
+        """parcelLab's client (a shop within an account) is one of our accounts, named by slug."""
+        value = self.cleaned_data["client_key"].strip()
+        if not value:
+            return None
+        account = Account.objects.filter(slug=value[:100]).first()
+        if account is None:
+            raise ValidationError(_("Unknown client key."), code="invalid_choice")
+        return account
+
     def __init__(self, *args, default_account: Account | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.default_account = default_account
 
     def clean(self):
         data = super().clean()
-        data["account"] = data.get("account") or self.default_account
+        client = data.get("client_key")
+        if client is not None and data.get("account") not in (None, client):
+            self.add_error("client_key", ValidationError(_("Names another account."), code="invalid"))
+        data["account"] = data.get("account") or client or self.default_account
+        data["recipient_postal_code"] = data.get("recipient_postal_code") or data.get("postal_code") or ""
         given = [name for name in PRIMARY_IDENTIFIERS if data.get(name)]
+        if not given and data.get("recipient_email"):
+            given = ["recipient_email"]  # parcelLab's sixth lookup set: the email is the identifier
         if len(given) != 1:
             raise ValidationError(
-                _("Give exactly one of order_number, external_order_id, customer_number or tracking_number."),
+                _(
+                    "Give exactly one of order_number, external_order_id, external_reference, "
+                    "customer_number, tracking_number, tracking_id or recipient_email."
+                ),
                 code="identifier",
             )
-        if given[0] != "tracking_number" and not data.get("account") and not self.errors.get("account"):
+        needs_account = given[0] not in TRACKING_IDENTIFIERS
+        if needs_account and not data.get("account") and not self.errors.get("account"):
             data["account"] = Account.objects.the_only_one()
             if data["account"] is None:
                 raise ValidationError(_("The account parameter is required."), code="account_required")
@@ -216,30 +267,6 @@ def clean_params(params: Mapping[str, str], *, default_account: Account | None =
     return form.cleaned_data
 
 
-def _find(data: dict, api_account: Account | None) -> tuple[Order | None, Tracking | None]:
-    """The order (and shipment) named, in one query whether or not it exists: nothing else of it
-    is loaded before the caller has shown they may see it."""
-    account = data["account"]
-    if api_account is not None:  # another account named: the same query, matching nothing
-        account = _NO_ACCOUNT if account is not None and account != api_account else api_account
-    identifier = data["identifier"]
-    if identifier == "tracking_number":
-        trackings = Tracking.objects.select_related("order__account").filter(
-            tracking_number=data["tracking_number"]
-        )
-        if data["courier"]:
-            trackings = trackings.filter(carrier=data["courier"])
-        if account is not None:
-            trackings = trackings.filter(order__account=account)
-        tracking = trackings.order_by("-created_at", "-id").first()
-        return (tracking.order, tracking) if tracking is not None else (None, None)
-    orders = Order.objects.select_related("account").filter(account=account, **{identifier: data[identifier]})
-    return orders.order_by("-order_date", "-id").first(), None
-
-
-_NO_ACCOUNT = Account(pk=0)
-
-
 def _load_timeline(order: Order) -> None:
     """Shipments, their checkpoints and the items, once access is granted."""
     checkpoints = Checkpoint.objects.order_by("-occurred_at", "-id")
@@ -249,6 +276,78 @@ def _load_timeline(order: Order) -> None:
         Prefetch("trackings__checkpoints", queryset=checkpoints),
         "items",
     )
+
+
+def _scope(data: dict, api_account: Account | None) -> tuple[Account | None, bool]:
+    """The account the lookup is confined to, and False when the caller may see nothing at all
+    (an API key asking about another account)."""
+    account = data["account"]
+    if api_account is not None:
+        if account is not None and account != api_account:
+            return None, False
+        account = api_account
+    return account, True
+
+
+def _tracking_holders(data: dict, account: Account | None) -> list[tuple[Order, Tracking]]:
+    """The orders holding the number (or the public id), newest shipment first."""
+    if data["identifier"] == "tracking_id":
+        trackings = Tracking.objects.filter(public_id=data["tracking_id"])
+    else:
+        trackings = Tracking.objects.recent().holding(data["tracking_number"], data["courier"])
+    if account is not None:
+        trackings = trackings.filter(order__account=account)
+    # One query, nothing of the timeline: that loads only once access is granted.
+    holders = trackings.select_related("order__account").order_by("-created_at", "-id")[:MAX_HOLDERS]
+    return [(tracking.order, tracking) for tracking in holders]
+
+
+Candidate = tuple[Order, Tracking | None]
+
+
+def _find(data: dict, api_account: Account | None, *, privileged: bool) -> list[Candidate]:
+    """Candidates for the lookup, the default one first; several only for a tracking number.
+
+    Candidates from more than one account come back all together; `_choose` decides.
+    """
+    account, allowed = _scope(data, api_account)
+    if not allowed:
+        return []
+    identifier = data["identifier"]
+    if identifier in TRACKING_IDENTIFIERS:
+        return _tracking_holders(data, account)
+    orders = Order.objects.select_related("account").filter(account=account)
+    if identifier == "recipient_email":
+        if not privileged:
+            return []  # an email alone never opens an order
+        email = data["recipient_email"].lower()
+        orders = orders.alias(email_ci=Lower("recipient_email")).filter(email_ci=email)
+    else:
+        orders = orders.filter(**{identifier: data[identifier]})
+    order = orders.order_by("-order_date", "-id").first()
+    return [] if order is None else [(order, None)]
+
+
+def _choose(
+    data: dict, holders: list[Candidate], for_widget: bool, *, factors: bool
+) -> tuple[Order | None, Tracking | None]:
+    """The holder the caller means: the newest, unless a signed link (or, with `factors`, once the
+    guess has been admitted by the rate limit, an email or postal code) names another.
+
+    Holders in several accounts: only a valid signed link picks one; anything else opens nothing,
+    so one merchant's shopper never sees another merchant's order.
+    """
+    if not holders:
+        return None, None
+    several_accounts = len({order.account_id for order, _t in holders}) > 1
+    if len(holders) > 1 and (data["s"] or not several_accounts):
+        for order, tracking in holders:
+            signed = bool(data["s"]) and (
+                _signature_state(data, order, tracking, for_widget) == LinkState.VALID
+            )
+            if signed or (factors and not several_accounts and _second_factor(data, order)):
+                return order, tracking
+    return (None, None) if several_accounts else holders[0]
 
 
 def _identity(data: dict) -> str:
@@ -324,11 +423,12 @@ def resolve(
     throttle = [f"ip:{ratelimits.client_ip(request)}"] if request else []
     throttle.append(f"id:{_identity(data)}")
 
-    order, tracking = _find(data, api_account)
+    holders = _find(data, api_account, privileged=privileged)
+    order, tracking = _choose(data, holders, for_widget, factors=False)
     if order is not None:  # however it was named, guesses at one order add up (in the same operation)
         throttle.append(f"order:{order.pk}")
     subject = order or _NOBODY
-    subject_tracking = tracking or (_NOBODY_TRACKING if data["identifier"] == "tracking_number" else None)
+    subject_tracking = tracking or (_NOBODY_TRACKING if data["identifier"] in TRACKING_IDENTIFIERS else None)
     verified_by, link_state = _vouched(data, subject, subject_tracking, is_staff, api_account, for_widget)
     if order is None:
         verified_by = ""
@@ -338,6 +438,9 @@ def resolve(
         pass  # nothing to guess: staff, an API key, or a link we signed (which opens past a lockout)
     elif guessing or link_state == LinkState.INVALID:
         admitted = ratelimits.attempt("lookup-failure", throttle, rate)  # raises past the limit
+        if guessing and len(holders) > 1:  # admitted: the factor may name an older holder
+            order, tracking = _choose(data, holders, for_widget, factors=True)
+            subject = order or _NOBODY
         verified_by = _second_factor(data, subject) if guessing else ""
         if order is not None and verified_by:
             admitted.succeeded()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -36,6 +36,10 @@ def new_webhook_secret() -> str:
 
 def new_order_public_id() -> str:
     return "ord_" + secrets.token_hex(10)
+
+
+def new_tracking_public_id() -> str:
+    return "trk_" + secrets.token_hex(10)
 
 
 OPENING_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -493,10 +497,34 @@ class PollOutcome(models.TextChoices):
     ERROR = "error", _("Error")
 
 
+class TrackingQuerySet(models.QuerySet):
+    def recent(self, now=None) -> TrackingQuerySet:
+        """Trackings a lookup by number still considers: carriers recycle numbers, so a number
+        only names shipments created in the last TRACKING_LOOKUP_DAYS days."""
+        now = now or timezone.now()
+        return self.filter(created_at__gte=now - timedelta(days=settings.TRACKING_LOOKUP_DAYS))
+
+    def holding(self, tracking_number: str, carrier: str = "") -> TrackingQuerySet:
+        found = self.filter(tracking_number=tracking_number)
+        return found.filter(carrier=carrier) if carrier else found
+
+    def open_holders_of(self, tracking: Tracking) -> TrackingQuerySet:
+        """The same number in the account's other open (not delivered, not cancelled) orders."""
+        return (
+            self.filter(order__account_id=tracking.order.account_id, tracking_number=tracking.tracking_number)
+            .exclude(order_id=tracking.order_id)
+            .exclude(order__status__in=[OrderStatus.DELIVERED, OrderStatus.CANCELLED])
+        )
+
+
 class Tracking(models.Model):
     """A shipment: one carrier's parcel for (part of) an order."""
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="trackings")
+    # Opaque id for the info API's `tracking_id` lookup (never the database id).
+    public_id = models.CharField(
+        _("public id"), max_length=40, unique=True, default=new_tracking_public_id, editable=False
+    )
     carrier = models.CharField(_("carrier"), max_length=20, choices=CARRIER_CHOICES, default="other")
     tracking_number = models.CharField(_("tracking number"), max_length=64)
     status = models.CharField(
@@ -536,6 +564,8 @@ class Tracking(models.Model):
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
+    objects = TrackingQuerySet.as_manager()
+
     class Meta:
         ordering = ["created_at", "id"]
         verbose_name = _("tracking")
@@ -551,7 +581,8 @@ class Tracking(models.Model):
             models.CheckConstraint(condition=~Q(tracking_number=""), name="tracking_number_not_empty"),
         ]
         indexes = [
-            models.Index(fields=["tracking_number"], name="tracking_number_idx"),
+            # Lookups by number take the newest holders first (see TrackingQuerySet.recent).
+            models.Index(fields=["tracking_number", "-created_at"], name="tracking_number_recent_idx"),
             # The admin's filters, newest first, and the orders with a shipment in trouble.
             models.Index(fields=["status", "-id"], name="tracking_status_idx"),
             models.Index(fields=["carrier", "-id"], name="tracking_carrier_idx"),
@@ -598,6 +629,13 @@ class Tracking(models.Model):
     def is_delayed(self) -> bool:
         eta = self.estimated_delivery_date_end or self.estimated_delivery_date
         return eta is not None and not self.is_delivered and eta < timezone.localdate()
+
+    def also_in_open_orders(self) -> list[str]:
+        """Order numbers of the account's other open orders holding this number (normally none)."""
+        if self.pk is None:
+            return []
+        holders = Tracking.objects.open_holders_of(self).order_by("order__order_number")
+        return list(dict.fromkeys(holders.values_list("order__order_number", flat=True)))
 
     @property
     def has_pickup_location(self) -> bool:

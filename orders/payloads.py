@@ -162,9 +162,10 @@ def _field_error(name: str, reason: str) -> PydanticCustomError:
 class OrderFields(Strict):
     """The order fields common to the API body and the order system's webhook payloads."""
 
-    patientId: Identifier | None = None
-    customerId: Identifier | None = None
-    prescriptionId: Identifier | None = None
+    customerId: Identifier | None = Field(None, description="The customer's number in the order system")
+    externalReference: Identifier | None = Field(
+        None, description="The order system's own reference; when it is a UUID, also the external order id"
+    )
     externalOrderId: uuid.UUID | None = None
     recipient: RecipientIn | None = None
     shippingAddress: AddressIn | None = None
@@ -173,12 +174,24 @@ class OrderFields(Strict):
     orderDate: Moment | None = None
     estimatedDeliveryDate: Day | None = None
     items: list[ItemIn] | None = Field(None, max_length=200)
+    patientId: Identifier | None = Field(None, description="Alias of customerId (the seed's order system)")
+    prescriptionId: Identifier | None = Field(
+        None, description="Alias of externalReference (the seed's order system)"
+    )
 
     @model_validator(mode="after")
     def _one_customer(self):
         if self.patientId and self.customerId and self.patientId != self.customerId:
             raise _field_error("customerId", "patientId and customerId name different customers.")
+        if self.prescriptionId and self.externalReference and self.prescriptionId != self.externalReference:
+            raise _field_error(
+                "externalReference", "prescriptionId and externalReference name different references."
+            )
         return self
+
+    @property
+    def reference(self) -> str | None:
+        return self.externalReference or self.prescriptionId
 
     def detail_fields(self, skip: frozenset[str] | set[str] = frozenset()) -> dict:
         """Model field → value for what the payload carries, leaving out the `skip` groups.
@@ -191,11 +204,11 @@ class OrderFields(Strict):
         customer = self.customerId or self.patientId
         if customer and "customer" not in skip:
             out["customer_number"] = customer
-        external = self.externalOrderId or _uuid_or_none(self.prescriptionId)
+        external = self.externalOrderId or _uuid_or_none(self.reference)
         if external and "external" not in skip:
             out["external_order_id"] = external
-        if self.prescriptionId and "external" not in skip:
-            out["external_reference"] = self.prescriptionId
+        if self.reference and "external" not in skip:
+            out["external_reference"] = self.reference
         if self.recipient is not None:
             for name in self.recipient.model_fields_set:
                 if f"recipient.{name}" not in skip:
@@ -244,7 +257,7 @@ def detail_groups(data: dict) -> set[str]:
     groups = present & {"shippingAddress", "notes", "language", "orderDate", "estimatedDeliveryDate"}
     if present & {"patientId", "customerId"}:
         groups.add("customer")
-    if present & {"externalOrderId", "prescriptionId"}:
+    if present & {"externalOrderId", "externalReference", "prescriptionId"}:
         groups.add("external")
     recipient = data.get("recipient")
     if isinstance(recipient, dict):
@@ -296,16 +309,23 @@ class TrackingOut(Schema):
     announcedDeliveryDate: date | None
     estimatedDeliveryDate: date | None
     deliveredAt: datetime | None
+    alsoInOpenOrders: list[str] = Field(
+        description=(
+            "Order numbers of the account's other open orders that hold the same tracking number "
+            "(a mistake or a recycled number; empty normally)"
+        )
+    )
 
 
 class OrderOut(Schema):
     id: str
     orderNumber: str
     status: Literal["pending", "processing", "shipped", "delivered", "cancelled"]
-    patientId: str | None
     customerId: str | None
-    prescriptionId: str | None
+    externalReference: str | None
     externalOrderId: str | None
+    patientId: str | None = Field(description="Alias of customerId (the seed's order system)")
+    prescriptionId: str | None = Field(description="Alias of externalReference (the seed's order system)")
     recipient: RecipientOut
     shippingAddress: AddressOut
     notes: str
@@ -329,7 +349,7 @@ def _status_url(order: Order) -> str | None:
         return None
 
 
-def _tracking_out(tracking: Tracking) -> dict:
+def _tracking_out(tracking: Tracking, also_in: dict[str, list[str]]) -> dict:
     return {
         "trackingNumber": tracking.tracking_number,
         "carrier": tracking.carrier,
@@ -340,21 +360,44 @@ def _tracking_out(tracking: Tracking) -> dict:
         "announcedDeliveryDate": tracking.announced_delivery_date,
         "estimatedDeliveryDate": tracking.estimated_delivery_date,
         "deliveredAt": tracking.delivered_at,
+        "alsoInOpenOrders": also_in.get(tracking.tracking_number, []),
     }
+
+
+def _also_in_open_orders(order: Order, trackings: list[Tracking]) -> dict[str, list[str]]:
+    """Tracking number → the account's other open orders holding it (one query)."""
+    if not trackings:
+        return {}
+    others = (
+        Tracking.objects.filter(
+            order__account_id=order.account_id, tracking_number__in={t.tracking_number for t in trackings}
+        )
+        .exclude(order_id=order.pk)
+        .exclude(order__status__in=[OrderStatus.DELIVERED, OrderStatus.CANCELLED])
+        .order_by("order__order_number")
+        .values_list("tracking_number", "order__order_number")
+    )
+    found: dict[str, list[str]] = {}
+    for number, order_number in others:
+        if order_number not in found.setdefault(number, []):
+            found[number].append(order_number)
+    return found
 
 
 def order_out(order: Order) -> dict:
     """The order as the API shows it; JSON-ready (dates as ISO strings) so it can be stored."""
     trackings = list(order.trackings.all())
     outbound = [t for t in trackings if not t.is_return]
+    also_in = _also_in_open_orders(order, trackings)
     data = {
         "id": order.public_id,
         "orderNumber": order.order_number,
         "status": order.status,
-        "patientId": order.customer_number or None,
         "customerId": order.customer_number or None,
-        "prescriptionId": order.external_reference or None,
+        "externalReference": order.external_reference or None,
         "externalOrderId": str(order.external_order_id) if order.external_order_id else None,
+        "patientId": order.customer_number or None,
+        "prescriptionId": order.external_reference or None,
         "recipient": {
             "name": order.recipient_name,
             "email": order.recipient_email,
@@ -382,7 +425,7 @@ def order_out(order: Order) -> dict:
             for item in order.items.all()
         ],
         "trackingNumber": outbound[0].tracking_number if outbound else None,
-        "trackings": [_tracking_out(t) for t in trackings],
+        "trackings": [_tracking_out(t, also_in) for t in trackings],
         "estimatedDeliveryDate": order.current_eta,
         "statusUrl": _status_url(order),
         "orderDate": order.order_date,

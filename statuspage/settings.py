@@ -233,6 +233,9 @@ ADMIN_LOGIN_FAILURE_RATE = env("ADMIN_LOGIN_FAILURE_RATE", "5/15m")
 # Signed links printed by `signed_link`/admin expire after this many days (0 = never).
 SIGNED_LINK_DAYS = env_int("SIGNED_LINK_DAYS", 0)
 EMAIL_LOOKUP_DAYS = env_int("EMAIL_LOOKUP_DAYS", 90)
+# A lookup by tracking number only considers shipments created this many days ago or later
+# (carriers recycle numbers).
+TRACKING_LOOKUP_DAYS = env_int("TRACKING_LOOKUP_DAYS", 180)
 # Links sent by "email me my links" expire after this many days. They are sent from a background
 # thread, so the answer takes as long whether or not the address has orders.
 EMAILED_LINK_DAYS = env_int("EMAILED_LINK_DAYS", 30)

@@ -60,6 +60,9 @@ def test_api_key_gets_the_full_parcellab_shape(client, shipped, key):
         "courier": "ups",
         "courier_name": "UPS",
         "courier_tracking_url": f"https://www.ups.com/track?tracknum={NUMBER}",
+        "courier_reroute_url": "",
+        "last_mile_courier": "ups",
+        "last_mile_courier_name": "UPS",
     }
     status = tracking["last_delivery_status"]
     assert (status["step"], status["status_code"], status["lifecycle_status"]) == (3, "INTERNAL", "InTransit")

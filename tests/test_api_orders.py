@@ -172,6 +172,23 @@ def test_idempotency_key_over_255_characters_is_400(api):
     assert Order.objects.count() == 0
 
 
+@pytest.mark.parametrize("sent", ["", "   ", "caf\u00e9", " padded", "tab\tkey"])
+def test_an_empty_or_malformed_idempotency_key_is_400_not_no_key(api, sent):
+    response = api.post("/v1/orders", SEED_BODY, idempotency_key=sent)
+    assert response.status_code == 400
+    assert error(response)["details"]["field"] == "Idempotency-Key"
+    assert Order.objects.count() == 0
+
+
+def test_neutral_names_and_the_seeds_aliases_are_one_field(api):
+    order = create(api, {"customerId": "C-9", "externalReference": "ref-9", "shippingAddress": ADDRESS})
+    assert (order["customerId"], order["patientId"]) == ("C-9", "C-9")
+    assert (order["externalReference"], order["prescriptionId"]) == ("ref-9", "ref-9")
+    conflicting = {**SEED_BODY, "externalReference": "other"}
+    response = api.post("/v1/orders", conflicting)
+    assert (response.status_code, error(response)["details"]["field"]) == (400, "externalReference")
+
+
 # --- validation errors --------------------------------------------------------------------------
 
 

@@ -303,3 +303,11 @@ class ExceptionFilter(YesNoFilter):
     title = _("exception")
     parameter_name = "exception"
     matching = "with_exception_q"
+
+
+def also_in_open_orders(tracking) -> str:
+    """Admin column: the same number in the account's other open orders, flagged."""
+    numbers = tracking.also_in_open_orders()
+    if not numbers:
+        return "—"
+    return format_html("⚠ {}", _("Also in open order(s): %s") % ", ".join(numbers))

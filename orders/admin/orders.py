@@ -22,6 +22,7 @@ from orders.admin.common import (
     ExceptionFilter,
     OrderAdminForm,
     TrackingForm,
+    also_in_open_orders,
     exact_order_matches,
     render_timeline,
 )
@@ -70,8 +71,13 @@ class TrackingInline(admin.TabularInline):
         "status",
         "estimated_delivery_date",
         "last_event_at",
+        "shared_number",
     )
-    readonly_fields = ("status", "estimated_delivery_date", "last_event_at")
+    readonly_fields = ("status", "estimated_delivery_date", "last_event_at", "shared_number")
+
+    @admin.display(description=_("same number elsewhere"))
+    def shared_number(self, tracking: Tracking) -> str:
+        return also_in_open_orders(tracking)
 
 
 @admin.register(Order)

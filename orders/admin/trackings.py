@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
@@ -13,6 +13,7 @@ from orders.admin.common import (
     CappedCountPaginator,
     CheckpointForm,
     TrackingForm,
+    also_in_open_orders,
     carrier_link,
 )
 from orders.carriers import detect_carriers, normalize_tracking_number, polling
@@ -85,7 +86,17 @@ class TrackingAdmin(admin.ModelAdmin):
     fieldsets = (
         (
             None,
-            {"fields": ("order", "carrier", "tracking_number", "check_digit", "carrier_page", "is_return")},
+            {
+                "fields": (
+                    "order",
+                    "carrier",
+                    "tracking_number",
+                    "check_digit",
+                    "shared_number",
+                    "carrier_page",
+                    "is_return",
+                )
+            },
         ),
         (
             _("Delivery"),
@@ -110,7 +121,8 @@ class TrackingAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         fixed = ("order", "carrier", "tracking_number") if obj else ()
-        return (*fixed, "check_digit", "carrier_page", *self.derived_fields, *self.poll_fields)
+        flags = ("check_digit", "shared_number", "carrier_page")
+        return (*fixed, *flags, *self.derived_fields, *self.poll_fields)
 
     def changelist_view(self, request, extra_context=None):
         extra_context = {**(extra_context or {}), "carrier_apis": polling.api_status()}
@@ -157,6 +169,10 @@ class TrackingAdmin(admin.ModelAdmin):
         mine = [c for c in detect_carriers(tracking.tracking_number) if c.carrier.code == tracking.carrier]
         return mine[0].check_digit_valid if mine else None
 
+    @admin.display(description=_("same number elsewhere"))
+    def shared_number(self, tracking: Tracking) -> str:
+        return also_in_open_orders(tracking)
+
     @admin.display(description=_("carrier page"))
     def carrier_page(self, tracking: Tracking) -> SafeString | str:
         return carrier_link(tracking) if tracking.pk else "—"
@@ -185,6 +201,12 @@ class TrackingAdmin(admin.ModelAdmin):
         obj.pk = stored.pk
         obj._state.adding = False
         obj.refresh_from_db()
+        if others := stored.also_in_open_orders():
+            messages.warning(
+                request,
+                _("Tracking number %(number)s is also in open order(s) %(orders)s.")
+                % {"number": stored.tracking_number, "orders": ", ".join(others)},
+            )
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from django.db.models import Prefetch, Q
 from django.http import HttpRequest, HttpResponse
@@ -16,8 +17,18 @@ from orders.models import Account, Order, Tracking
 
 router = Router(tags=["Orders"], auth=auth.REQUIRED)
 
-IDEMPOTENCY_KEY = Header(None, alias="Idempotency-Key", max_length=255)
-ERRORS = {400: ErrorOut, 401: ErrorOut, 404: ErrorOut, 409: ErrorOut, 413: ErrorOut, 429: ErrorOut}
+# 1–255 printable ASCII characters, no surrounding spaces. Sent but empty is an error, not "no key".
+IDEMPOTENCY_KEY_PATTERN = r"^[!-~]([ -~]{0,253}[!-~])?$"
+IDEMPOTENCY_KEY = Header(
+    None,
+    alias="Idempotency-Key",
+    description="1–255 printable ASCII characters; a retry with the same key and body replays the answer",
+    pattern=IDEMPOTENCY_KEY_PATTERN,
+    min_length=1,
+    max_length=255,
+)
+ERRORS = {400: ErrorOut, 401: ErrorOut, 404: ErrorOut, 429: ErrorOut}  # what every operation may answer
+WRITE_ERRORS = {**ERRORS, 409: ErrorOut, 413: ErrorOut}  # bodies can be too large or conflict
 
 
 def _order(account: Account, order_id: str) -> Order:
@@ -37,12 +48,17 @@ def _order(account: Account, order_id: str) -> Order:
 
 
 def _idempotency_key(value: str | None) -> str:
-    key = (value or "").strip()
-    if key and not (key.isascii() and key.isprintable()):
-        raise validation_error(
-            "Idempotency-Key", "Use printable ASCII characters only.", "A header is invalid"
+    """The key, or "" when the header was not sent at all."""
+    if value is None:
+        return ""
+    if not re.fullmatch(IDEMPOTENCY_KEY_PATTERN, value):
+        reason = (
+            "The key is empty; send a key or leave the header out."
+            if not value.strip()
+            else "Use 1–255 printable ASCII characters, without surrounding spaces."
         )
-    return key
+        raise validation_error("Idempotency-Key", reason, "A header is invalid")
+    return value
 
 
 @router.post(
@@ -56,7 +72,7 @@ def _idempotency_key(value: str | None) -> str:
         "410 `gone`. Keys are remembered RETENTION_DAYS (default 90). Without the header nothing is "
         "replayed."
     ),
-    response={201: OrderOut, 410: ErrorOut, **ERRORS},
+    response={201: OrderOut, 410: ErrorOut, **WRITE_ERRORS},
 )
 def create_order(
     request: HttpRequest,
@@ -97,7 +113,7 @@ def get_order(request: HttpRequest, order_id: str):
         "pending → processing → shipped → delivered (forward skips allowed); pending or processing "
         "→ cancelled. Any other move is a 409 `invalid_transition`."
     ),
-    response={200: OrderOut, **ERRORS},
+    response={200: OrderOut, **WRITE_ERRORS},
 )
 def set_status(request: HttpRequest, order_id: str, payload: StatusIn):
     order = _order(request.auth.account, order_id)
@@ -113,7 +129,7 @@ def set_status(request: HttpRequest, order_id: str, payload: StatusIn):
         "The carrier is detected from the number when not given. A pending or processing order "
         "becomes shipped. Adding the same number again changes nothing (200)."
     ),
-    response={200: OrderOut, 201: OrderOut, **ERRORS},
+    response={200: OrderOut, 201: OrderOut, **WRITE_ERRORS},
 )
 def add_tracking(request: HttpRequest, order_id: str, payload: TrackingIn):
     order = _order(request.auth.account, order_id)

@@ -16,6 +16,17 @@ class WebhookAck(Schema):
     message: str | None = None
 
 
+# The `data` objects' schemas, for the OpenAPI document's components (see orders.api.openapi).
+DATA_SCHEMAS: dict[str, dict] = {}
+
+
+def _data_schema(model) -> dict:
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    DATA_SCHEMAS.update(schema.pop("$defs", {}))
+    DATA_SCHEMAS[model.__name__] = schema
+    return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+
 def _body_schema() -> dict:
     variants = []
     for source, kinds in webhooks.EVENT_TYPES.items():
@@ -31,9 +42,9 @@ def _body_schema() -> dict:
                         "id": {"type": "string", "minLength": 1, "maxLength": 200},
                         "type": {"type": "string", "enum": names},
                         "createdAt": {"type": "string", "format": "date-time"},
-                        "data": {"type": "object"},
+                        "data": _data_schema(model),
                     },
-                    "description": f"Source `{source}`; `data`: see docs/api.md ({model.__name__}).",
+                    "description": f"Source `{source}`: {', '.join(names)}.",
                 }
             )
     return {"oneOf": variants}
