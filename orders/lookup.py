@@ -24,6 +24,7 @@ from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, prefetch_related_objects
+from django.db.models.functions import Lower
 from django.utils.translation import get_supported_language_variant
 from django.utils.translation import gettext_lazy as _
 
@@ -50,6 +51,21 @@ def supported_language(raw: str | None, default: str = "") -> str:
         return get_supported_language_variant(raw) if raw else default
     except LookupError:
         return default
+
+
+def normalize_order_number(value: str) -> str:
+    """What shoppers type around an order number: spaces and a leading "#" ("# NW-1004 ")."""
+    return (value or "").strip().lstrip("#").strip()
+
+
+def order_number_candidates(account: Account | None, number: str) -> list[str]:
+    """The number as given and, when the shop declares a prefix the shopper left out, with it
+    ("1004" → "NW-1004"). Compared case-insensitively."""
+    candidates = [number.lower()]
+    prefix = (account.order_number_prefix if account else "").strip().lower()
+    if prefix and not number.lower().startswith(prefix):
+        candidates.append(prefix + number.lower())
+    return candidates
 
 
 class LookupInvalid(Exception):
@@ -81,6 +97,9 @@ class LookupParams(forms.Form):
     lang = forms.CharField(required=False, max_length=35)
     single_tracking = forms.CharField(required=False, max_length=5)
     live_refresh = forms.CharField(required=False, max_length=5)
+
+    def clean_order_number(self) -> str:
+        return normalize_order_number(self.cleaned_data["order_number"])
 
     def clean_tracking_number(self) -> str:
         value = self.cleaned_data["tracking_number"]
@@ -186,7 +205,7 @@ class LookupResult:
     def progress_step(self) -> int:
         """The order's step, or the one shipment's when `single_tracking` narrowed the lookup."""
         if self.params.get("single_tracking") and self.matched_tracking is not None:
-            return 5 if self.order.status == OrderStatus.DELIVERED else self.matched_tracking.step
+            return 5 if self.order.status == OrderStatus.DELIVERED else self.matched_tracking.shown_step
         return self.order.progress_step
 
     def checkpoints(self, tracking: Tracking, *, personal: bool = True) -> list[Checkpoint]:
@@ -233,6 +252,8 @@ def _find(data: dict, api_account: Account | None) -> tuple[Order | None, Tracki
             trackings = trackings.filter(order__account=account)
         tracking = trackings.order_by("-created_at", "-id").first()
         return (tracking.order, tracking) if tracking is not None else (None, None)
+    if identifier == "order_number":
+        return _find_by_order_number(account, data["order_number"]), None
     orders = Order.objects.select_related("account").filter(account=account, **{identifier: data[identifier]})
     return orders.order_by("-order_date", "-id").first(), None
 
@@ -247,8 +268,25 @@ def _load_timeline(order: Order) -> None:
         [order],
         Prefetch("trackings", queryset=Tracking.objects.order_by("created_at", "id")),
         Prefetch("trackings__checkpoints", queryset=checkpoints),
+        "trackings__estimate_changes",
+        "account__state_messages",
         "items",
     )
+
+
+def _find_by_order_number(account: Account | None, number: str) -> Order | None:
+    """Case-insensitive, with or without the shop's prefix, in one query; the exact spelling wins."""
+    candidates = order_number_candidates(account, number)
+    orders = list(
+        Order.objects.select_related("account")
+        .alias(number_ci=Lower("order_number"))
+        .filter(account=account, number_ci__in=candidates)
+        .order_by("-order_date", "-id")[:5]
+    )
+    ranked = sorted(
+        orders, key=lambda o: (o.order_number != number, candidates.index(o.order_number.lower()))
+    )
+    return ranked[0] if ranked else None
 
 
 def _identity(data: dict) -> str:
