@@ -9,7 +9,7 @@ import pytest
 from django.conf import settings
 from django.core import mail
 from django.utils import timezone, translation
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext
 
 from orders.formatting import localized
 from orders.presentation import short_date
@@ -125,15 +125,16 @@ def test_compiled_catalogue_matches_the_translations(lang):
     """The .mo files are committed; they must be compiled from the current .po files."""
     po = (LOCALE / lang / "LC_MESSAGES" / "django.po").read_text(encoding="utf-8")
     assert (LOCALE / lang / "LC_MESSAGES" / "django.mo").exists()
-    singles = re.findall(r'^msgid "(.+)"\nmsgstr "(.*)"$', po, re.M)
+    singles = re.findall(r'^(?:msgctxt "(.*)"\n)?msgid "(.+)"\nmsgstr "(.*)"$', po, re.M)
     assert len(singles) > 100
-    untranslated = [msgid for msgid, msgstr in singles if not msgstr]
+    untranslated = [msgid for _context, msgid, msgstr in singles if not msgstr]
     assert untranslated == []
     with translation.override(lang):
         stale = [
             msgid
-            for msgid, msgstr in singles
-            if "\\" not in msgid and gettext(msgid) != msgstr.replace('\\"', '"')
+            for context, msgid, msgstr in singles
+            if "\\" not in msgid
+            and (pgettext(context, msgid) if context else gettext(msgid)) != msgstr.replace('\\"', '"')
         ]
     assert stale == []
     assert "#, fuzzy" not in po

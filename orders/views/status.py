@@ -10,10 +10,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import urlencode
 
+from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
-from orders import formatting, presentation
+from orders import calendar, formatting, presentation, structured_data
 from orders.lookup import LookupParams, LookupResult
 from orders.models import PROGRESS_STEPS, Checkpoint, Tracking
 from orders.presentation import ActionBox, order_headline, shipment_summary, shipment_tone
@@ -157,6 +158,11 @@ def status_context(
         cards = shipment_cards(result, expanded, lang=lang)
         cancelled = presentation.cancelled_box(result.account, lang) if order.is_cancelled else None
         details = order_details(result) if result.is_full else None
+        jsonld = structured_data.json_ld(result)
+    calendar_base = reverse("orders:track-calendar")
+    for card in cards:
+        if calendar.has_event(card.tracking):
+            card.calendar_url = f"{calendar_base}?{query}&shipment={card.index}"
     return {
         "result": result,
         "order": order,
@@ -172,6 +178,7 @@ def status_context(
         "shipments": cards,
         "cancelled_box": cancelled,
         "details": details,
+        "jsonld": jsonld,
         "query": query,
         "polling": not order.is_final,
     }
