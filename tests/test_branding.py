@@ -112,3 +112,20 @@ def test_links_email_is_branded_and_in_each_orders_language(client, shops):
     html = deutsch.alternatives[0][0]
     assert "#0000bb" in html and "Shop Beta" in html and 'lang="de"' in html
     assert re.search(r"Shop Alpha", html) is None and german.order_number in html
+
+
+def test_unavailable_widget_is_branded_when_the_url_names_the_shop(client, shops):
+    import io
+
+    from PIL import Image
+
+    a, _b, _order = shops
+    url = "/v4/track/orders/info-widget/"
+    branded = client.get(f"{url}?account={a.slug}&order_number=9999&recipient_postal_code=1")
+    wrong = client.get(f"{url}?account={a.slug}&order_number=1001&recipient_postal_code=1")
+    neutral = client.get(f"{url}?tracking_number=1Z999AA10000000000")
+    assert branded.status_code == wrong.status_code == neutral.status_code == 404
+    assert branded.content == wrong.content  # unknown and unverified still look the same
+    top_left = Image.open(io.BytesIO(branded.content)).convert("RGB").getpixel((5, 5))
+    assert top_left == (0xAA, 0x00, 0x00)
+    assert Image.open(io.BytesIO(neutral.content)).convert("RGB").getpixel((5, 20)) == (255, 255, 255)

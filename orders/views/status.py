@@ -235,8 +235,8 @@ def order_details(result: LookupResult) -> OrderDetails:
             packages.append(Package(str(title), carried))
     shipped = {t.pk for t in outbound}
     rest = [lines[i.pk] for i in items if i.tracking_id not in shipped]
-    if rest:
-        title = _("Not shipped yet") if packages else _("Items")
+    if rest:  # items the shop did not assign to a package
+        title = _("Other items") if packages else ""
         packages.append(Package(str(title), rest))
     currencies = {i.currency for i in items if i.unit_price is not None}
     priced = [i for i in items if i.unit_price is not None]
