@@ -79,6 +79,21 @@ def label_created(order):
     ship(order, "1Z999AA10123456784", estimated_delivery_date=future(3))
 
 
+def out_for_delivery(order):
+    tracking = ship(order, "1Z999AA10123456784", estimated_delivery_date=future(0))
+    scan(tracking, "out_for_delivery", days_ago(0.1))
+
+
+def arriving(order):
+    tracking = ship(order, "1Z999AA10123456784", estimated_delivery_date=future(2))
+    scan(tracking, "in_transit", days_ago(0.5))
+
+
+def delivered(order):
+    tracking = ship(order, "1Z999AA10123456784", estimated_delivery_date=future(0))
+    scan(tracking, "delivered", days_ago(0.1))
+
+
 STATES = {
     "failed_attempt": failed_attempt,
     "exception": exception,
@@ -88,6 +103,9 @@ STATES = {
     "postponed": postponed,
     "cancelled": cancelled,
     "label_created": label_created,
+    "out_for_delivery": out_for_delivery,
+    "arriving": arriving,
+    "delivered": delivered,
 }
 HEADLINE_KEY = {"postponed": "delayed"}
 ACTION_BOX = {  # the state's action box title, in English
@@ -134,7 +152,7 @@ def test_page_headline_subline_and_action_box_in_every_language(client, shop, st
         headline = order_headline(order, list(order.trackings.all()))
         box_title = translation.gettext(ACTION_BOX[state]) if state in ACTION_BOX else ""
     assert headline.key == HEADLINE_KEY.get(state, state)
-    html = client.get(order.status_url(absolute=False, lang=lang)).content.decode()
+    html = html_text(client.get(order.status_url(absolute=False, lang=lang)))
     assert f'id="headline" class="headline">{headline.text}</h1>' in html
     if headline.subline:
         assert f'<p class="date-line">{headline.subline}</p>' in html

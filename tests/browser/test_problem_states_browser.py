@@ -4,45 +4,19 @@ fixed, so the same code draws the same page)."""
 
 from __future__ import annotations
 
-import io
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from django.utils import timezone
 
 from ..conftest import make_account, make_order
 from ..test_problem_states import STATES
-from .conftest import run_axe
+from .conftest import FIXED_NOW as NOW
+from .conftest import run_axe, save_if_changed
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-Image = pytest.importorskip("PIL.Image")
-ImageChops = pytest.importorskip("PIL.ImageChops")
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "problem-states"
-NOW = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)  # a Wednesday
 SHOWN = ("failed_attempt", "exception", "returned", "pickup", "delayed", "postponed", "cancelled")
-
-
-@pytest.fixture
-def fixed_clock(monkeypatch):
-    """The live server runs in this process: its pages see the same fixed clock."""
-    monkeypatch.setattr(timezone, "now", lambda: NOW)
-
-
-def save_if_changed(png: bytes, path: Path) -> bool:
-    """Write the screenshot unless the committed one shows the same pixels."""
-    if path.exists():
-        with Image.open(path) as old, Image.open(io.BytesIO(png)) as new:
-            same = (
-                old.size == new.size
-                and ImageChops.difference(old.convert("RGB"), new.convert("RGB")).getbbox() is None
-            )
-        if same:
-            return False
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(png)
-    return True
 
 
 @pytest.mark.parametrize("state", SHOWN)
