@@ -368,7 +368,8 @@ def action_box(
     Below full access it names no pickup place (a shop near the shopper is personal).
     """
     shop = account.name if account else _("the shop")
-    said = _carrier_said(tracking, checkpoints)
+    # The carrier's words may name people or places: quoted at full access only.
+    said = _carrier_said(tracking, checkpoints) if full else ()
     status = tracking.status
     if tracking.is_return:
         return None

@@ -190,6 +190,8 @@ def test_failed_attempt_box_quotes_the_carrier_and_links_to_rescheduling(client,
     order = build(shop, "failed_attempt")
     html = client.get(order.status_url(absolute=False)).content.decode()
     assert "UPS said: “Nobody home, notice left”" in html
+    limited = html_text(client.get("/track/?tracking_number=1Z999AA10123456784"))
+    assert "UPS said" not in limited and "Choose a new delivery day with UPS" in limited
     assert (
         "Choose a new delivery day with UPS" in html and "ups.com/track?tracknum=1Z999AA10123456784" in html
     )
