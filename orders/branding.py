@@ -35,6 +35,8 @@ def named_account(request: HttpRequest) -> Account | None:
     host = host_account(request)
     if not value.strip():
         return host
+    if "\x00" in value:  # never reaches a query (PostgreSQL refuses NUL in text)
+        raise LookupInvalid({"account": [_("Unknown account.")]})
     account = Account.objects.identified_by(value)
     if account is None or (host is not None and account != host):
         raise LookupInvalid({"account": [_("Unknown account.")]})
