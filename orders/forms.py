@@ -23,13 +23,6 @@ def factor_params(value: str) -> dict[str, str]:
     return {"recipient_email" if "@" in value else "recipient_postal_code": value}
 
 
-class AccountChoice(forms.ModelChoiceField):
-    """The shop, asked for only when the deployment hosts several and the link did not say which."""
-
-    def label_from_instance(self, obj: Account) -> str:
-        return obj.name
-
-
 class _LookupForm(forms.Form):
     mode = ""
     needs_account = True  # order numbers are unique per shop only
@@ -38,12 +31,28 @@ class _LookupForm(forms.Form):
         super().__init__(*args, label_suffix="", **kwargs)
         self.account = account
         if account is None and self.needs_account and Account.objects.count() > 1:
-            self.fields["account"] = AccountChoice(
-                queryset=Account.objects.order_by("name"), label=_("Shop"), empty_label=_("Choose a shop")
+            # Typed, never chosen from a list: the form must not list the shops it serves.
+            self.fields["shop"] = forms.CharField(
+                label=_("Shop"),
+                max_length=200,
+                help_text=_("The name of the shop you ordered from."),
             )
 
     def chosen_account(self) -> Account | None:
-        return self.cleaned_data.get("account") or self.account
+        return self.named_shop() or self.account
+
+    def named_shop(self) -> Account | None:
+        name = " ".join(self.cleaned_data.get("shop", "").split())
+        if not name:
+            return None
+        return (
+            Account.objects.filter(name__iexact=name).order_by("pk").first()
+            or Account.objects.filter(slug__iexact=name).first()
+        )
+
+    def unknown_shop(self) -> bool:
+        """The shopper typed a shop name that matches none (answered like an unknown order)."""
+        return bool(self.cleaned_data.get("shop", "").strip()) and self.named_shop() is None
 
     def account_params(self) -> dict[str, str]:
         account = self.chosen_account()
@@ -145,6 +154,11 @@ class VerifyForm(forms.Form):
         super().__init__(*args, label_suffix="", **kwargs)
 
     clean_verification = OrderLookupForm.clean_verification
+
+    @property
+    def hidden_errors(self) -> bool:
+        """The link's own part is damaged (cut short): nothing the shopper typed is wrong."""
+        return self.is_bound and any(self.errors.get(name) for name in self.HIDDEN)
 
     def hidden_params(self) -> dict[str, str]:
         source = self.cleaned_data if hasattr(self, "cleaned_data") else self.data

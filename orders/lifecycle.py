@@ -25,6 +25,7 @@ from orders.models import (
     FINAL_TRACKING_STATUSES,
     STEP_FOR_STATUS,
     Checkpoint,
+    EstimateChange,
     Order,
     OrderStatus,
     Tracking,
@@ -273,7 +274,7 @@ def update_checkpoint_estimate(
         Checkpoint.objects.filter(pk=checkpoint.pk).update(**new)
         for name, value in new.items():
             setattr(checkpoint, name, value)
-        _refresh(tracking, order)
+        _refresh(tracking, order, estimate_changed_at=timezone.now())
     return True
 
 
@@ -282,6 +283,8 @@ def _advance(tracking: Tracking, checkpoint: Checkpoint) -> None:
     tracking.status = checkpoint.status
     tracking.step = STEP_FOR_STATUS[checkpoint.status] or tracking.step
     if checkpoint.estimated_delivery_date:  # the carrier's newest estimate, with its window
+        if checkpoint.estimated_delivery_date != tracking.estimated_delivery_date:
+            tracking.estimate_set_at = checkpoint.occurred_at
         tracking.estimated_delivery_date = checkpoint.estimated_delivery_date
         tracking.estimated_delivery_date_end = checkpoint.estimated_delivery_end
         tracking.estimated_time_from = checkpoint.estimated_time_from
@@ -292,6 +295,7 @@ def _advance(tracking: Tracking, checkpoint: Checkpoint) -> None:
 
 
 def _save_derived(tracking: Tracking, order: Order) -> None:
+    _record_estimate_change(tracking)
     if tracking.status in FINAL_TRACKING_STATUSES:
         tracking.next_poll_at = None  # nothing more to learn from the carrier
     tracking.save(
@@ -313,18 +317,42 @@ def _save_derived(tracking: Tracking, order: Order) -> None:
     _sync_order_delivery(order, tracking)
 
 
-def _refresh(tracking: Tracking, order: Order) -> None:
+def _refresh(tracking: Tracking, order: Order, *, estimate_changed_at: datetime | None = None) -> None:
     """Recompute the shipment from its checkpoints, oldest to newest (order must be locked).
 
     Walking the events in time order (not arrival order) is what makes late or repeated carrier
     events harmless: an old checkpoint arriving last never moves the status back.
+    `estimate_changed_at`: when the estimate moved, if not at one of the events (ETA history).
     """
     tracking.status, tracking.step, tracking.last_event_at = TrackingStatus.PENDING, 1, None
     tracking.estimated_delivery_date, tracking.delivered_at = tracking.announced_delivery_date, None
     tracking.estimated_time_from = tracking.estimated_time_to = None
+    tracking.estimate_set_at = timezone.now()  # the shop's announcement, unless an event overrides it
     for checkpoint in tracking.checkpoints.order_by("occurred_at", "id"):
         _advance(tracking, checkpoint)
+    if estimate_changed_at is not None:
+        tracking.estimate_set_at = estimate_changed_at
     _save_derived(tracking, order)
+
+
+def _record_estimate_change(tracking: Tracking) -> None:
+    """Keep the history of a shipment's estimate: one row whenever a known date moves.
+
+    Compared with what is stored, so replays (late events) that end at the same date add nothing.
+    """
+    if tracking.pk is None or tracking.estimated_delivery_date is None:
+        return
+    previous = (
+        Tracking.objects.filter(pk=tracking.pk).values_list("estimated_delivery_date", flat=True).first()
+    )
+    if previous is None or previous == tracking.estimated_delivery_date:
+        return
+    EstimateChange.objects.create(
+        tracking=tracking,
+        previous_date=previous,
+        new_date=tracking.estimated_delivery_date,
+        changed_at=getattr(tracking, "estimate_set_at", None) or timezone.now(),
+    )
 
 
 @transaction.atomic

@@ -71,6 +71,21 @@ def supported_language(raw: str | None, default: str = "") -> str:
         return default
 
 
+def normalize_order_number(value: str) -> str:
+    """What shoppers type around an order number: spaces and a leading "#" ("# NW-1004 ")."""
+    return (value or "").strip().lstrip("#").strip()
+
+
+def order_number_candidates(account: Account | None, number: str) -> list[str]:
+    """The number as given and, when the shop declares a prefix the shopper left out, with it
+    ("1004" → "NW-1004"). Compared case-insensitively."""
+    candidates = [number.lower()]
+    prefix = (account.order_number_prefix if account else "").strip().lower()
+    if prefix and not number.lower().startswith(prefix):
+        candidates.append(prefix + number.lower())
+    return candidates
+
+
 class LookupInvalid(Exception):
     """The parameters themselves are wrong (a 400), with Django-style field errors."""
 
@@ -104,6 +119,9 @@ class LookupParams(forms.Form):
     lang = forms.CharField(required=False, max_length=35)
     single_tracking = forms.CharField(required=False, max_length=5)
     live_refresh = forms.CharField(required=False, max_length=5)
+
+    def clean_order_number(self) -> str:
+        return normalize_order_number(self.cleaned_data["order_number"])
 
     def clean_tracking_number(self) -> str:
         value = self.cleaned_data["tracking_number"]
@@ -237,7 +255,7 @@ class LookupResult:
     def progress_step(self) -> int:
         """The order's step, or the one shipment's when `single_tracking` narrowed the lookup."""
         if self.params.get("single_tracking") and self.matched_tracking is not None:
-            return 5 if self.order.status == OrderStatus.DELIVERED else self.matched_tracking.step
+            return 5 if self.order.status == OrderStatus.DELIVERED else self.matched_tracking.shown_step
         return self.order.progress_step
 
     def checkpoints(self, tracking: Tracking, *, personal: bool = True) -> list[Checkpoint]:
@@ -274,8 +292,25 @@ def _load_timeline(order: Order) -> None:
         [order],
         Prefetch("trackings", queryset=Tracking.objects.order_by("created_at", "id")),
         Prefetch("trackings__checkpoints", queryset=checkpoints),
+        "trackings__estimate_changes",
+        "account__state_messages",
         "items",
     )
+
+
+def _find_by_order_number(account: Account | None, number: str) -> Order | None:
+    """Case-insensitive, with or without the shop's prefix, in one query; the exact spelling wins."""
+    candidates = order_number_candidates(account, number)
+    orders = list(
+        Order.objects.select_related("account")
+        .alias(number_ci=Lower("order_number"))
+        .filter(account=account, number_ci__in=candidates)
+        .order_by("-order_date", "-id")[:5]
+    )
+    ranked = sorted(
+        orders, key=lambda o: (o.order_number != number, candidates.index(o.order_number.lower()))
+    )
+    return ranked[0] if ranked else None
 
 
 def _scope(data: dict, api_account: Account | None) -> tuple[Account | None, bool]:
@@ -322,6 +357,9 @@ def _find(data: dict, api_account: Account | None, *, privileged: bool) -> list[
             return []  # an email alone never opens an order
         email = data["recipient_email"].lower()
         orders = orders.alias(email_ci=Lower("recipient_email")).filter(email_ci=email)
+    elif identifier == "order_number":
+        order = _find_by_order_number(account, data["order_number"])
+        return [] if order is None else [(order, None)]
     else:
         orders = orders.filter(**{identifier: data[identifier]})
     order = orders.order_by("-order_date", "-id").first()

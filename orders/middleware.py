@@ -20,7 +20,7 @@ from django.middleware.locale import LocaleMiddleware as DjangoLocaleMiddleware
 CONTENT_SECURITY_POLICY = "; ".join(
     (
         "default-src 'self'",
-        "img-src 'self' data:",
+        "img-src 'self' data: https:",  # product images come from the shop's own servers
         "style-src 'self'",
         "script-src 'self'",
         "connect-src 'self'",

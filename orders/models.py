@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import zoneinfo
 from datetime import date, datetime, timedelta
 from urllib.parse import urlencode
 
@@ -15,7 +16,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.functions import Coalesce, Lower
 from django.urls import reverse
 from django.utils import timezone
@@ -67,6 +68,37 @@ def normalize_postal_code(value: str) -> str:
     return "".join((value or "").split()).upper()
 
 
+def postal_codes_match(stored: str, given: str, *, country: str = "") -> bool:
+    """Equal ignoring case, spaces and hyphens; a US ZIP+4 also matches its ZIP5 (either way round)."""
+    a = normalize_postal_code(stored).replace("-", "")
+    b = normalize_postal_code(given).replace("-", "")
+    if not a or not b:
+        return False
+    if a == b:
+        return True
+    us_zip = country in ("US", "") and a.isdigit() and b.isdigit() and {len(a), len(b)} == {5, 9}
+    return us_zip and a[:5] == b[:5]
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(
+            _("Enter a time zone such as America/New_York or Europe/Berlin."), code="time_zone"
+        )
+
+
+# Locales an account may format dates, times and prices in (Babel identifiers with a hyphen).
+ACCOUNT_LOCALES = (
+    ("en-US", "English (United States)"),
+    ("en-GB", "English (United Kingdom)"),
+    ("de-DE", "Deutsch (Deutschland)"),
+    ("de-AT", "Deutsch (Österreich)"),
+    ("de-CH", "Deutsch (Schweiz)"),
+    ("fr-FR", "Français (France)"),
+    ("es-ES", "Español (España)"),
+)
+
+
 ACCOUNT_ID = re.compile(r"[0-9]{1,18}")  # ASCII digits only: "²".isdigit() is True, int("²") fails
 
 
@@ -99,6 +131,26 @@ class Account(models.Model):
     default_language = models.CharField(
         _("default language"), max_length=8, choices=settings.LANGUAGES, default="en"
     )
+    time_zone = models.CharField(
+        _("time zone"),
+        max_length=64,
+        default="UTC",
+        validators=[validate_time_zone],
+        help_text=_("Dates and times on the status page are shown in this zone, e.g. America/New_York."),
+    )
+    locale = models.CharField(
+        _("locale"),
+        max_length=8,
+        choices=ACCOUNT_LOCALES,
+        default="en-US",
+        help_text=_("Formats of dates, times (12 or 24 hours) and prices."),
+    )
+    order_number_prefix = models.CharField(
+        _("order number prefix"),
+        max_length=20,
+        blank=True,
+        help_text=_("Shoppers may leave it out: with “NW-”, 1004 finds NW-1004."),
+    )
     webhook_secret = models.CharField(_("webhook secret"), max_length=100, default=new_webhook_secret)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
@@ -116,6 +168,51 @@ class Account(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def message_for(self, state: str, language: str) -> str:
+        """The merchant's own text for a problem state, in `language` if written for it."""
+        texts = {(m.language, m.state): m.text for m in self.state_messages.all()}
+        return texts.get((language, state)) or texts.get(("", state)) or ""
+
+
+class ProblemState(models.TextChoices):
+    """States the status page explains with an action box (and a merchant may add text to)."""
+
+    FAILED_ATTEMPT = "failed_attempt", _("Delivery attempt failed")
+    EXCEPTION = "exception", _("Exception")
+    RETURNED = "returned", _("Returned to sender")
+    PICKUP = "pickup", _("Ready for pickup")
+    DELAYED = "delayed", _("Delayed")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class StateMessage(models.Model):
+    """A merchant's text for one problem state, e.g. what happens after a return (refund or reship)."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="state_messages")
+    state = models.CharField(_("state"), max_length=20, choices=ProblemState.choices)
+    language = models.CharField(
+        _("language"),
+        max_length=8,
+        choices=settings.LANGUAGES,
+        blank=True,
+        help_text=_("Leave empty for every language without its own text."),
+    )
+    text = models.TextField(_("text"), max_length=1000)
+
+    class Meta:
+        ordering = ["state", "language"]
+        verbose_name = _("problem state text")
+        verbose_name_plural = _("problem state texts")
+        constraints = [
+            models.UniqueConstraint(fields=["account", "state", "language"], name="state_message_unique"),
+            models.CheckConstraint(
+                condition=Q(state__in=ProblemState.values), name="state_message_state_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_state_display()} ({self.language or '*'})"
 
 
 class CarrierCredential(models.Model):
@@ -228,7 +325,7 @@ class OrderQuerySet(models.QuerySet):
         today = today or timezone.localdate()
         late_shipments = (
             Tracking.objects.filter(is_return=False)
-            .exclude(status=TrackingStatus.DELIVERED)
+            .exclude(status__in=[TrackingStatus.DELIVERED, TrackingStatus.RETURNED])
             .annotate(eta=Coalesce("estimated_delivery_date_end", "estimated_delivery_date"))
             .filter(eta__lt=today)
             .values("order_id")
@@ -372,6 +469,7 @@ class Order(models.Model):
             models.Index(fields=["-order_date", "-id"], name="order_date_idx"),
             models.Index(fields=["account", "-order_date", "-id"], name="order_recent_idx"),
             models.Index(fields=["status", "-order_date", "-id"], name="order_status_idx"),
+            models.Index(F("account"), Lower("order_number"), name="order_number_ci_idx"),
         ]
 
     def __str__(self) -> str:
@@ -400,7 +498,7 @@ class Order(models.Model):
         """The step the shopper sees: the least advanced outbound shipment, or the order's own status."""
         if self.status == OrderStatus.DELIVERED:
             return 5
-        steps = [t.step for t in self.shipments]
+        steps = [t.shown_step for t in self.shipments]
         if steps:
             return min(steps)
         return 1
@@ -424,7 +522,7 @@ class Order(models.Model):
         etas = [
             t.estimated_delivery_date
             for t in self.shipments
-            if t.estimated_delivery_date and t.status != TrackingStatus.DELIVERED
+            if t.estimated_delivery_date and t.expects_delivery
         ]
         return max(etas) if etas else self.estimated_delivery_date
 
@@ -484,7 +582,7 @@ class Order(models.Model):
         digits_and_letters = stored.replace("-", "")
         if len(digits_and_letters) < 3 or not digits_and_letters.isalnum():
             return False  # a placeholder ("-", "N/A") is no secret to ask a shopper for
-        return normalize_postal_code(postal_code) == stored
+        return postal_codes_match(stored, postal_code, country=self.country)
 
 
 class PollOutcome(models.TextChoices):
@@ -561,6 +659,7 @@ class Tracking(models.Model):
     )
     last_poll_error = models.CharField(_("last poll error"), max_length=300, blank=True, editable=False)
     poll_failures = models.PositiveSmallIntegerField(_("failed polls in a row"), default=0, editable=False)
+    pickup_deadline = models.DateField(_("pick up by"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -628,7 +727,17 @@ class Tracking(models.Model):
     @property
     def is_delayed(self) -> bool:
         eta = self.estimated_delivery_date_end or self.estimated_delivery_date
-        return eta is not None and not self.is_delivered and eta < timezone.localdate()
+        return eta is not None and self.expects_delivery and eta < timezone.localdate()
+
+    @property
+    def expects_delivery(self) -> bool:
+        """Still heading to the shopper: an estimate means something (not delivered, not going back)."""
+        return self.status not in (TrackingStatus.DELIVERED, TrackingStatus.RETURNED)
+
+    @property
+    def shown_step(self) -> int:
+        """A shipment exists, so its label does: at least step 2 ("Label created")."""
+        return max(self.step, 2)
 
     def also_in_open_orders(self) -> list[str]:
         """Order numbers of the account's other open orders holding this number (normally none)."""
@@ -696,6 +805,35 @@ class Checkpoint(models.Model):
         """The time to show: aware when the zone is known; else the carrier's local wall-clock
         time, naive, so nothing converts it into a zone it never had."""
         return self.occurred_at if self.zone_known else self.occurred_at.replace(tzinfo=None)
+
+
+class EstimateChange(models.Model):
+    """A carrier's (or the shop's) estimate for a shipment moved: kept so the page can say
+    "Expected Tue 24 Nov, now Thu 26 Nov" and mark the moment in the timeline.
+
+    Written only by orders.lifecycle, whenever a shipment's estimated delivery date changes.
+    """
+
+    tracking = models.ForeignKey(Tracking, on_delete=models.CASCADE, related_name="estimate_changes")
+    previous_date = models.DateField(_("previous estimate"))
+    new_date = models.DateField(_("new estimate"), null=True, blank=True)
+    changed_at = models.DateTimeField(_("changed at"))
+    created_at = models.DateTimeField(_("recorded"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["changed_at", "id"]
+        verbose_name = _("estimate change")
+        verbose_name_plural = _("estimate changes")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(new_date__isnull=True) | ~Q(new_date=F("previous_date")),
+                name="estimate_change_changes",
+            ),
+        ]
+        indexes = [models.Index(fields=["tracking", "changed_at"], name="estimate_change_tracking_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.previous_date} → {self.new_date}"
 
 
 class LineItem(models.Model):

@@ -3,7 +3,7 @@
 from django.urls import path, re_path
 
 from orders.api import main as api
-from orders.views import brand, health, pages
+from orders.views import brand, calendar, health, pages
 from orders.views.widget import info_widget
 
 app_name = "orders"
@@ -16,6 +16,7 @@ urlpatterns = [
     path("track/", pages.track, name="track"),
     path("track/status/", pages.track_status, name="track-status"),
     path("track/timeline/", pages.track_timeline, name="track-timeline"),
+    path("track/calendar.ics", calendar.shipment_ics, name="track-calendar"),
     path("brand/<int:account_id>.css", brand.brand_css, name="brand-css"),
     # PNG widget (issue: status widget)
     path("v4/track/orders/info-widget/", info_widget, name="info-widget"),

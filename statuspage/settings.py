@@ -96,6 +96,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "orders.branding.brand_context",
             ],
         },
     },
@@ -236,6 +237,14 @@ EMAIL_LOOKUP_DAYS = env_int("EMAIL_LOOKUP_DAYS", 90)
 # A lookup by tracking number only considers shipments created this many days ago or later
 # (carriers recycle numbers).
 TRACKING_LOOKUP_DAYS = env_int("TRACKING_LOOKUP_DAYS", 180)
+# Merchants' own domains: "status.shop-a.com=shop-a,status.shop-b.com=shop-b" (host=account slug).
+# Pages on a mapped host carry that shop's brand and find that shop's orders only.
+ACCOUNT_HOSTS = {}
+for _item in env_list("ACCOUNT_HOSTS"):
+    _host, _sep, _slug = _item.partition("=")
+    if not _sep or not _host.strip() or not _slug.strip():
+        raise ImproperlyConfigured(f"ACCOUNT_HOSTS entries look like status.shop-a.com=shop-a, got {_item!r}")
+    ACCOUNT_HOSTS[_host.strip().lower()] = _slug.strip()
 # Links sent by "email me my links" expire after this many days. They are sent from a background
 # thread, so the answer takes as long whether or not the address has orders.
 EMAILED_LINK_DAYS = env_int("EMAILED_LINK_DAYS", 30)

@@ -173,7 +173,7 @@ def test_unknown_mode_falls_back_to_the_order_form(client, shipped):
 def test_unknown_account_parameter_is_a_400(client, shipped):
     response = client.get("/?account=nope")
     assert response.status_code == 400
-    assert b"Unknown account" in response.content
+    assert b"This link is incomplete" in response.content and b'name="order_number"' in response.content
 
 
 def test_other_methods_are_refused(client, account):
@@ -186,11 +186,18 @@ def test_several_accounts_ask_which_shop(client, shipped):
     other = make_account(name="Other Shop", slug="other")
     make_order(other, order_number="1001", postal_code="10001")
     html = client.get("/").content.decode()
-    assert 'name="account"' in html and "Other Shop" in html
+    assert 'name="shop"' in html  # typed, not picked from a list: no shop's name is shown
+    assert "Other Shop" not in html and "Acme Outfitters" not in html
     missing = client.post("/", {"mode": "order", "order_number": "1001", "verification": "78701"})
     assert missing.status_code == 400
-    chosen = {"mode": "order", "order_number": "1001", "verification": "10001", "account": other.pk}
+    chosen = {"mode": "order", "order_number": "1001", "verification": "10001", "shop": " other  SHOP "}
     assert client.post("/", chosen).status_code == 303
+    unknown_shop = client.post("/", {**chosen, "shop": "No Such Shop"})
+    unknown_order = client.post("/", {**chosen, "order_number": "9999"})
+    assert unknown_shop.status_code == unknown_order.status_code == 404
+    assert without_csrf(unknown_shop).replace(b"No Such Shop", b"") == without_csrf(unknown_order).replace(
+        b"9999", b"1001"
+    ).replace(b" other  SHOP ", b"")
     branded = client.get("/?account=other").content.decode()
     assert 'name="account"' not in branded and "Other Shop" in branded
 
@@ -203,7 +210,7 @@ def test_signed_link_shows_branding_headline_progress_shipments_items_and_addres
     html = response.content.decode()
     assert response.status_code == 200
     assert "Acme Outfitters" in html and f"/brand/{shipped.account_id}.css?v=1f6feb" in html
-    assert 'id="headline"' in html and "Arriving " in html
+    assert 'id="headline"' in html and "On its way" in html and "Expected " in html
     assert 'aria-current="step"' in html and "Step 3 of 5: In transit" in html
     assert "UPS" in html and 'href="https://www.ups.com/track?tracknum=1Z999AA10123456784"' in html
     assert 'rel="noreferrer noopener"' in html
@@ -251,7 +258,7 @@ def test_polling_partial_returns_the_status_block_with_new_checkpoints(client, s
 def test_delivered_and_cancelled_pages_stop_polling(client, shipped):
     scan(shipped.trackings.get(), "delivered", days_ago(0.01))
     delivered = client.get(shipped.status_url(absolute=False)).content.decode()
-    assert "Delivered " in delivered and 'hx-trigger="every 60s"' not in delivered
+    assert ">Delivered<" in delivered and 'hx-trigger="every 60s"' not in delivered
     cancelled = make_order(shipped.account, order_number="2002")
     lifecycle.cancel_order(cancelled)
     html = client.get(cancelled.status_url(absolute=False)).content.decode()
@@ -267,7 +274,8 @@ def test_pickup_location_and_opening_hours_are_shown(client, shipped):
     scan(shipped.trackings.get(), "available_for_pickup", days_ago(0.01))
     html = client.get(shipped.status_url(absolute=False)).content.decode()
     assert "Ready for pickup at Corner Shop" in html
-    assert "5 High St, Austin" in html and "Monday" in html and "09:00–18:00" in html
+    assert "5 High St, Austin" in html and "Monday" in html and "9:00\u202fAM–6:00\u202fPM" in html
+    assert "Sunday</th><td>Closed" in html  # days without hours say so
 
 
 def test_page_without_shipments_says_not_shipped_yet(client, account):
@@ -342,7 +350,9 @@ def test_tampered_link_looks_like_a_wrong_factor(client, shipped):
     other_number = url.replace("order_number=1001", "order_number=1002")
     for response in (client.get(tampered), client.get(other_number)):
         assert response.status_code == 404
-        assert b"find an order with those details" in response.content
+        # Asked calmly for the email or postal code: the shopper has not typed anything wrong.
+        assert b'name="verification"' in response.content and b'role="alert"' not in response.content
+        assert b"find an order with those details" not in response.content
         assert_no_pii(response)
 
 
@@ -372,22 +382,27 @@ def test_partials_reload_the_page_once_the_link_stops_working(client, shipped):
 
 
 @pytest.mark.parametrize(
-    ("query", "message"),
+    "query",
     [
-        ("", b"Give exactly one of"),
-        ("order_number=1001&tracking_number=1Z999AA10123456784", b"Give exactly one of"),
-        ("order_number=1001&exp=soon", b"Enter a whole number"),
-        ("order_number=1001&account=nope", b"Unknown account"),
-        ("tracking_number=1Z%3Cscript%3E", b"letters and digits"),
-        ("external_order_id=not-a-uuid", b"valid UUID"),
-        ("tracking_number=1Z999AA10123456784&courier=pigeon", b"Unknown courier"),
-        ("tracking_number=1Z999AA10123456784&single_tracking=maybe", b"Use true or false"),
+        "",
+        "order_number=1001&tracking_number=1Z999AA10123456784",
+        "order_number=1001&exp=soon",
+        "order_number=1001&account=nope",
+        "tracking_number=1Z%3Cscript%3E",
+        "external_order_id=not-a-uuid",
+        "tracking_number=1Z999AA10123456784&courier=pigeon",
+        "tracking_number=1Z999AA10123456784&single_tracking=maybe",
+        "account=1&order_numb",  # a link cut short by an email program
     ],
 )
-def test_bad_parameters_get_a_400_page_with_the_reason(client, shipped, query, message):
+def test_damaged_links_get_a_400_page_in_words_with_the_lookup_form(client, shipped, query):
     response = client.get(f"/track/?{query}")
     assert response.status_code == 400
-    assert message in response.content and b"Please check the link" in response.content
+    assert b"This link is incomplete" in response.content and b'name="order_number"' in response.content
+    visible = re.sub(r"<[^>]+>", " ", response.content.decode())
+    for field_name in ("order_number", "tracking_number", "external_order_id", "single_tracking", "courier"):
+        assert field_name not in visible
+    assert b"Acme Outfitters" in response.content  # the only shop's brand, even on an error page
     assert response.status_code == client.get(f"/track/status/?{query}").status_code
 
 
@@ -423,7 +438,8 @@ def test_pages_are_private_uncached_unindexed_and_under_a_strict_csp(client, shi
     assert "noindex" in response["X-Robots-Tag"] and '<meta name="robots" content="noindex' in response.text
     csp = response["Content-Security-Policy"]
     assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "frame-ancestors 'none'" in csp
-    assert not re.search(r"<script(?![^>]*\bsrc=)", response.text)  # no inline script
+    # No inline script; JSON-LD is a data block that browsers never execute.
+    assert not re.search(r"<script(?![^>]*\bsrc=)(?! type=\"application/ld\+json\")", response.text)
     assert " style=" not in response.text  # inline styles would be blocked
     assert "cdn" not in response.text.lower()
 
@@ -562,7 +578,8 @@ def _order_with(account, number: str, trackings: int, checkpoints: int) -> Order
 def test_status_page_query_count_does_not_grow_with_shipments(client, account, django_assert_max_num_queries):
     small = _order_with(account, "7001", trackings=1, checkpoints=1)
     large = _order_with(account, "7002", trackings=4, checkpoints=8)
-    with django_assert_max_num_queries(6) as small_queries:
+    # +2 since issue 13: the estimate history and the shop's problem texts, one query each
+    with django_assert_max_num_queries(8) as small_queries:
         assert client.get(small.status_url(absolute=False)).status_code == 200
     with django_assert_max_num_queries(len(small_queries)) as large_queries:
         response = client.get(large.status_url(absolute=False) + "&all=1")

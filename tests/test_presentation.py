@@ -26,10 +26,12 @@ def test_pending_and_cancelled(account):
 
 def test_arriving_with_eta(order):
     eta = timezone.localdate() + timedelta(days=2)
-    ship(order, estimated_delivery_date=eta)
+    tracking = ship(order, estimated_delivery_date=eta)
+    assert headline(order).key == "label_created"  # no scan yet: step 2, "Label created"
+    scan(tracking, "in_transit", days_ago(0.5))
     result = headline(order)
     assert result.key == "arriving"
-    assert result.text == f"Arriving {eta:%a} {eta.day} {eta:%b}"
+    assert (result.text, result.subline) == ("On its way", f"Expected {eta:%a}, {eta:%b} {eta.day}")
 
 
 @pytest.mark.parametrize(
@@ -76,7 +78,7 @@ def test_summary_counts_outbound_packages(order):
 
 @pytest.mark.parametrize(
     ("lang", "expected"),
-    [("en", "Thu 18 Jan"), ("de", "Do, 18. Jan"), ("fr", "jeu 18 Jan"), ("es", "jue 18 Ene")],
+    [("en", "Thu, Jan 18"), ("de", "Do., 18. Jan."), ("fr", "jeu. 18 janv."), ("es", "jue, 18 ene")],
 )
 def test_dates_follow_the_language(lang, expected):
     with translation.override(lang):

@@ -54,13 +54,13 @@ def test_full_access_state_names_order_status_and_latest_checkpoint(shipped):
     state = build_state(signed(shipped), lang="en")
     assert (state.account_name, state.brand_color) == ("Acme Outfitters", "#1f6feb")
     assert state.order_label == "Order 1001"
-    assert (state.headline, state.tone) == ("Arriving Thu 15 Jan", "normal")
+    assert (state.headline, state.tone) == ("On its way", "normal")
     assert state.steps == ("Ordered", "Label created", "In transit", "Out for delivery", "Delivered")
     assert state.current_step == 3
-    assert state.date_line == "Estimated delivery: Thu 15 Jan"
+    assert state.date_line == "Expected Thu, Jan 15"
     [line] = state.shipments
     assert (line.carrier_name, line.status_text, line.tone) == ("UPS", "In transit", "normal")
-    assert line.detail == "Arrived at facility · Memphis, TN, US · 16 Jan, 14:05"
+    assert line.detail == "Arrived at facility · Memphis, TN, US · Thu, Jan 16, 2:05\u202fPM UTC"
     assert state.summary == ""
 
 
@@ -112,13 +112,14 @@ def test_states_use_the_shared_headlines(shipped):
     scan(tracking, "delivered", datetime(2025, 1, 17, 12, tzinfo=UTC))
     state = build_state(signed(shipped), lang="en")
     assert (state.headline, state.tone, state.current_step) == ("Delivered", "success", 5)
-    assert state.date_line == "Delivered on Fri 17 Jan"
+    assert state.date_line == "Fri, Jan 17, 12:00\u202fPM UTC"  # a US order, a shop on UTC: zone named
 
 
 def test_cancelled_order_shows_no_progress(account):
     order = lifecycle.cancel_order(make_order(account))
     state = build_state(signed(order), lang="en")
-    assert (state.headline, state.tone, state.steps, state.date_line) == ("Cancelled", "muted", (), "")
+    assert (state.headline, state.tone, state.steps) == ("Cancelled", "muted", ())
+    assert state.date_line == "This order was cancelled. If you have been charged, you will be refunded."
 
 
 def test_several_shipments_get_a_line_each_and_a_summary(shipped):
@@ -151,7 +152,7 @@ def test_as_of_comes_from_the_data_not_the_clock(shipped):
     assert build_state(signed(shipped), lang="en") == first
     latest = shipped.__class__.objects.get(pk=shipped.pk).updated_at
     assert first.as_of.startswith("As of ") and first.as_of.endswith(" UTC")
-    assert f"{latest:%H:%M}" in first.as_of
+    assert f"{latest:%-I:%M}\u202f{latest:%p}" in first.as_of
 
 
 def test_german_dates_and_language_fallbacks(shipped):

@@ -16,6 +16,7 @@ from orders.carriers import base as carrier_base
 from orders.models import (
     Account,
     CarrierCredential,
+    StateMessage,
     new_webhook_secret,
 )
 
@@ -80,6 +81,16 @@ class CarrierCredentialInline(admin.TabularInline):
         return ", ".join(str(k) for k in kept) or "—"
 
 
+class StateMessageInline(admin.TabularInline):
+    """The shop's own words for a problem state (e.g. after a return: refund or new delivery)."""
+
+    model = StateMessage
+    extra = 0
+    fields = ("state", "language", "text")
+    verbose_name = _("text for shoppers")
+    verbose_name_plural = _("texts for shoppers in problem states")
+
+
 # --- Accounts -----------------------------------------------------------------------------------
 
 
@@ -91,9 +102,10 @@ class AccountAdmin(admin.ModelAdmin):
     formfield_overrides = HTTPS_URLS
     readonly_fields = ("webhook_secret", "created_at")
     actions = ("rotate_webhook_secret",)
-    inlines = (CarrierCredentialInline,)
+    inlines = (CarrierCredentialInline, StateMessageInline)
     fieldsets = (
         (None, {"fields": ("name", "slug", "default_language")}),
+        (_("Local formats"), {"fields": ("locale", "time_zone", "order_number_prefix")}),
         (_("Branding"), {"fields": ("brand_color", "logo")}),
         (_("Support contacts"), {"fields": ("support_email", "support_url")}),
         (

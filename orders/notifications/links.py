@@ -22,7 +22,9 @@ from django.utils import timezone, translation
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from orders import ratelimits
+from orders import formatting, ratelimits
+from orders.colors import brand_colors as stylesheet_colors
+from orders.lookup import supported_language
 from orders.models import Account, Order
 from orders.presentation import order_headline, short_date
 
@@ -92,35 +94,57 @@ def _in_background(job) -> None:
 def send_order_links(email: str, *, account: Account | None = None, lang: str = "") -> int:
     """Email signed links to the recent orders of `email`; returns how many orders were listed.
 
-    Call inside `translation.override(lang)`: the email is written in the active language and
-    each link opens the page in the order's own language (or `lang`).
+    One email per shop and language: each carries its shop's name, logo and colour and is written
+    in `lang` when the shopper chose one on the page, else in each order's own language (else the
+    shop's default), so a shopper of two shops never gets one shop's links under the other's brand.
     """
     orders = recent_orders(email, account=account)
     if not orders:
         return 0
     exp = int(time.time()) + settings.EMAILED_LINK_DAYS * 86400
-    links = [
-        OrderLink(
-            order=order,
-            url=order.status_url(kind="page", exp=exp, lang=lang or order.language),
-            status=order_headline(order, order.trackings.all()).text,
-            ordered_on=short_date(order.order_date),
+    fallback = lang or get_language() or settings.LANGUAGE_CODE
+    groups: dict[tuple[int, str], list[Order]] = {}
+    for order in orders:
+        language = lang or supported_language(
+            order.language or order.account.default_language, default=fallback
         )
-        for order in orders
-    ]
-    shops = {order.account for order in orders}
-    shop = shops.pop() if len(shops) == 1 else None
-    context = {"links": links, "shop": shop, "days": settings.EMAILED_LINK_DAYS, "lang": get_language()}
-    subject = _("Your orders at %(shop)s") % {"shop": shop.name} if shop else _("Your orders")
-    message = EmailMultiAlternatives(
-        subject=subject,
-        body=render_to_string("orders/email/order_links.txt", context),
-        to=[email.strip()],
-        reply_to=[shop.support_email] if shop and shop.support_email else None,
-    )
-    message.attach_alternative(render_to_string("orders/email/order_links.html", context), "text/html")
-    message.send()
-    return len(links)
+        groups.setdefault((order.account_id, language), []).append(order)
+    for (_account_id, language), group in groups.items():
+        _links_email(email, group, language=language, exp=exp, lang=lang).send()
+    return len(orders)
+
+
+def _links_email(
+    email: str, orders: list[Order], *, language: str, exp: int, lang: str
+) -> EmailMultiAlternatives:
+    shop = orders[0].account
+    with translation.override(language), formatting.localized(shop, language):
+        links = [
+            OrderLink(
+                order=order,
+                url=order.status_url(kind="page", exp=exp, lang=lang or order.language),
+                status=order_headline(order, order.trackings.all()).text,
+                ordered_on=short_date(order.order_date),
+            )
+            for order in orders
+        ]
+        context = {
+            "links": links,
+            "shop": shop,
+            "days": settings.EMAILED_LINK_DAYS,
+            "lang": language,
+            "brand": stylesheet_colors(shop.brand_color),
+            "logo_url": f"{settings.SITE_URL}{shop.logo.url}" if shop.logo else "",
+        }
+        subject = _("Your orders at %(shop)s") % {"shop": shop.name}
+        message = EmailMultiAlternatives(
+            subject=subject,
+            body=render_to_string("orders/email/order_links.txt", context),
+            to=[email.strip()],
+            reply_to=[shop.support_email] if shop.support_email else None,
+        )
+        message.attach_alternative(render_to_string("orders/email/order_links.html", context), "text/html")
+    return message
 
 
 # The page answers the same whether or not an address has orders; any of this work in the request

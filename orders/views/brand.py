@@ -13,29 +13,12 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 
 from orders import colors
+from orders.colors import ink, text_on
 from orders.models import Account
-
-AA_TEXT = 4.5
-PAGE_BACKGROUND = "#f4f5f7"  # static/css/status.css --page: the darkest background text sits on
 
 
 def contrast(a: str, b: str) -> float:
     return colors.contrast(colors.rgb(a), colors.rgb(b))
-
-
-def text_on(color: str) -> str:
-    return "#000000" if contrast(color, "#000000") >= contrast(color, "#ffffff") else "#ffffff"
-
-
-def ink(color: str, background: str = PAGE_BACKGROUND) -> str:
-    """`color`, darkened just enough to be readable as text on `background`."""
-    r, g, b = colors.rgb(color)
-    for step in range(101):
-        f = 1 - step / 100
-        candidate = f"#{round(r * f):02x}{round(g * f):02x}{round(b * f):02x}"
-        if contrast(candidate, background) >= AA_TEXT:
-            return candidate
-    return "#000000"
 
 
 def stylesheet(color: str) -> str:

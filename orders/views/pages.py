@@ -24,7 +24,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefresh
 
-from orders import lookup, outages, ratelimits
+from orders import branding, formatting, lookup, outages, ratelimits
 from orders.forms import MODE_LABELS, EmailLinksForm, VerifyForm, lookup_form
 from orders.lookup import Access, LookupInvalid, LookupResult, supported_language
 from orders.models import Account
@@ -49,7 +49,11 @@ def page_language(request: HttpRequest, result: LookupResult | None = None) -> s
 
 def respond(request, template: str, context: dict, *, lang: str, status: int = 200, partial: str = ""):
     """Render `template` (or `partial` for htmx) in `lang`."""
-    with translation.override(lang):
+    order = context.get("order")
+    with (
+        translation.override(lang),
+        formatting.localized(context.get("account"), lang, getattr(order, "country", "")),
+    ):
         response = render(request, partial if partial and request.htmx else template, context, status=status)
     response["Content-Language"] = lang
     patch_vary_headers(response, ["HX-Request"])
@@ -64,8 +68,12 @@ def shopper_page(view):
     def wrapper(request, *args, **kwargs):
         try:
             return view(request, *args, **kwargs)
-        except LookupInvalid as exc:
-            context = {"errors": exc.errors}
+        except LookupInvalid:
+            # A link cut short (or otherwise damaged) on its way: say so in words, never
+            # parameter names, and offer the lookup form instead.
+            account = branding.page_account(request)
+            form = lookup_form("order", account=account)
+            context = _home_context(request, form, account)
             return _error(request, "orders/bad_request.html", context, status=400)
         except CountersUnavailable as exc:  # a guess cannot be counted just now: it waits
             return outages.unavailable_page(request, exc.retry_after, lang=page_language(request))
@@ -97,6 +105,7 @@ def bad_request(request, errors: dict[str, list[str]]) -> HttpResponse:
 
 
 def _error(request, template: str, context: dict, *, status: int) -> HttpResponse:
+    context.setdefault("account", branding.page_account(request))
     partial = template.replace("orders/", "orders/partials/_")
     response = respond(
         request, template, context, lang=page_language(request), status=status, partial=partial
@@ -107,12 +116,8 @@ def _error(request, template: str, context: dict, *, status: int) -> HttpRespons
 
 
 def requested_account(request) -> Account | None:
-    """The shop named by `?account=` (id or slug), e.g. in a link from the shop's emails."""
-    value = request.GET.get("account", "")
-    account = Account.objects.identified_by(value)
-    if value.strip() and account is None:
-        raise LookupInvalid({"account": [str(_("Unknown account."))]})
-    return account
+    """The shop the page's host or `?account=` (id or slug) names (see orders.branding)."""
+    return branding.named_account(request)
 
 
 def _go(request, url: str) -> HttpResponse:
@@ -137,7 +142,8 @@ def _home_context(request, form, account: Account | None) -> dict:
         "form": form,
         "mode": form.mode,
         "modes": MODE_LABELS,
-        "account": account,
+        "account": account or Account.objects.the_only_one(),  # the brand
+        "url_account": account,  # carried on in links
         "action": action,
         "lookup_days": settings.EMAIL_LOOKUP_DAYS,
     }
@@ -156,8 +162,8 @@ def home(request):
         elif form.mode == "email":
             return _email_links(request, form, lang=lang)
         else:
-            result = lookup.resolve(form.lookup_params(), request=request)
-            if result.access != Access.NONE:
+            result = _resolve_form(request, form)
+            if result is not None and result.access != Access.NONE:
                 return _go(request, _after_lookup_url(form, result))
             form.add_error(None, NOT_FOUND if form.mode == "order" else TRACKING_NOT_FOUND)
             status = 404
@@ -170,6 +176,14 @@ def home(request):
         status=status,
         partial="orders/partials/_lookup_form.html",
     )
+
+
+def _resolve_form(request, form) -> LookupResult | None:
+    """The form's lookup, or None when the shopper named a shop we do not know (answered like an
+    unknown order, so the form never confirms which shops exist)."""
+    if form.unknown_shop():
+        return None
+    return lookup.resolve(branding.scoped_params(request, form.lookup_params()), request=request)
 
 
 def _after_lookup_url(form, result: LookupResult) -> str:
@@ -197,7 +211,7 @@ def track(request):
     """The status page. POST carries the second factor, so it never shows up in a URL."""
     if request.method == "POST":
         return _verify(request)
-    result = lookup.resolve(request.GET, request=request)
+    result = lookup.resolve(branding.scoped_params(request), request=request)
     lang = page_language(request, result)
     if result.access == Access.NONE:
         return _not_shown(request, result, lang=lang)
@@ -221,11 +235,11 @@ def _verify(request) -> HttpResponse:
     form = VerifyForm(data=request.POST)
     lang = page_language(request)
     if form.is_valid():
-        result = lookup.resolve(form.lookup_params(), request=request)
+        result = lookup.resolve(branding.scoped_params(request, form.lookup_params()), request=request)
         if result.is_full:
             return _go(request, _signed_page_url(result))
         form.add_error(None, NOT_FOUND)
-    context = {"verify_form": form, "account": _account_of(form)}
+    context = {"verify_form": form, "account": _account_of(form) or branding.page_account(request)}
     status = 400 if form.errors and not form.non_field_errors() else 404
     return respond(
         request,
@@ -246,17 +260,21 @@ def _account_of(form) -> Account | None:
 
 def _not_shown(request, result: LookupResult, *, lang: str) -> HttpResponse:
     """Expired or revoked links, or no (valid) second factor: never any order data."""
+    account = result.account or branding.page_account(request)
     if result.link_state is not None:
-        form = lookup_form("email", account=result.account)
-        context = {**_home_context(request, form, result.account), "link_state": result.link_state}
+        form = lookup_form("email", account=account)
+        context = {**_home_context(request, form, account), "link_state": result.link_state}
         return respond(request, "orders/link_expired.html", context, lang=lang, status=410)
     if result.params["identifier"] == "tracking_number":
-        form = lookup_form("tracking", account=result.account, initial=request.GET)
-        context = {**_home_context(request, form, result.account), "form_error": TRACKING_NOT_FOUND}
+        form = lookup_form("tracking", account=account, initial=request.GET)
+        context = {**_home_context(request, form, account), "form_error": TRACKING_NOT_FOUND}
         return respond(request, "orders/home.html", context, lang=lang, status=404)
     offered = any(result.params.get(name) for name in ("s", "recipient_email", "recipient_postal_code"))
-    context = {"verify_form": VerifyForm(initial=request.GET), "account": result.account}
-    context["form_error"] = NOT_FOUND if offered else ""
+    typed = any(result.params.get(name) for name in ("recipient_email", "recipient_postal_code"))
+    context = {"verify_form": VerifyForm(initial=request.GET), "account": account}
+    # A link whose signature does not check out (cut short, or from an older link) asks for the
+    # email or postal code calmly: the shopper has not typed anything wrong yet.
+    context["form_error"] = NOT_FOUND if typed else ""
     return respond(request, "orders/verify.html", context, lang=lang, status=404 if offered else 200)
 
 
@@ -264,7 +282,7 @@ def _not_shown(request, result: LookupResult, *, lang: str) -> HttpResponse:
 @require_GET
 def track_status(request):
     """htmx polling: the status block with fresh checkpoints (expanded timelines stay open)."""
-    result = lookup.resolve(request.GET, request=request)
+    result = lookup.resolve(branding.scoped_params(request), request=request)
     if result.access == Access.NONE:  # the link was revoked or expired meanwhile: reload the page
         return HttpResponseClientRefresh()
     expanded = {int(n) for n in request.GET.getlist("open") if SHIPMENT_INDEX.fullmatch(n)}
@@ -277,7 +295,7 @@ def track_status(request):
 @require_GET
 def track_timeline(request):
     """htmx "Show all": one shipment's full timeline."""
-    result = lookup.resolve(request.GET, request=request)
+    result = lookup.resolve(branding.scoped_params(request), request=request)
     index = request.GET.get("shipment", "")
     if result.access == Access.NONE:
         return HttpResponseClientRefresh()

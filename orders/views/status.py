@@ -7,25 +7,35 @@ only arranges them into cards for the templates, so templates stay free of rules
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from urllib.parse import urlencode
 
+from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
+from orders import calendar, formatting, presentation, structured_data
 from orders.lookup import LookupParams, LookupResult
 from orders.models import PROGRESS_STEPS, Checkpoint, Tracking
-from orders.presentation import date_line, order_headline, shipment_summary, shipment_tone
+from orders.presentation import ActionBox, order_headline, shipment_summary, shipment_tone
 
 TIMELINE_PREVIEW = 3
-DAY_NAMES = {
-    "mon": _("Monday"),
-    "tue": _("Tuesday"),
-    "wed": _("Wednesday"),
-    "thu": _("Thursday"),
-    "fri": _("Friday"),
-    "sat": _("Saturday"),
-    "sun": _("Sunday"),
-}
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """A carrier event, or the moment the estimate moved (marked in the timeline)."""
+
+    when: datetime  # aware, for ordering
+    status: str
+    message: str = ""
+    place: str = ""
+    kind: str = "event"  # "event" or "estimate"
+    shown_at: datetime | None = None  # a carrier's local time without a zone stays naive
+
+    @property
+    def shown(self) -> datetime:
+        return self.shown_at or self.when
 
 
 @dataclass
@@ -35,20 +45,26 @@ class ShipmentCard:
     checkpoints: list[Checkpoint]
     expanded: bool = False
     tone: str = "normal"
-    opening_hours: list[dict] = field(default_factory=list)
     full: bool = False  # the pickup place near the shopper is personal: full access only
+    status_text: str = ""
+    eta: str = ""
+    action: ActionBox | None = None
+    timeline: list[TimelineEntry] = field(default_factory=list)
+    return_steps: list[dict] = field(default_factory=list)
+
+    calendar_url: str = ""
 
     @property
-    def shown_checkpoints(self) -> list[Checkpoint]:
-        return self.checkpoints if self.expanded else self.checkpoints[:TIMELINE_PREVIEW]
+    def box_id(self) -> str:
+        return f"action-{self.index}"
+
+    @property
+    def shown_checkpoints(self) -> list[TimelineEntry]:
+        return self.timeline if self.expanded else self.timeline[:TIMELINE_PREVIEW]
 
     @property
     def more_count(self) -> int:
-        return 0 if self.expanded else max(0, len(self.checkpoints) - TIMELINE_PREVIEW)
-
-    @property
-    def show_pickup(self) -> bool:
-        return self.full and self.tracking.has_pickup_location and not self.tracking.is_delivered
+        return 0 if self.expanded else max(0, len(self.timeline) - TIMELINE_PREVIEW)
 
 
 FACTORS = ("recipient_email", "recipient_postal_code")
@@ -65,41 +81,69 @@ def lookup_query(params, *, signed: bool = True) -> str:
     return urlencode([(name, params[name]) for name in names if params.get(name)])
 
 
-def opening_hours(tracking: Tracking) -> list[dict]:
-    rows = []
-    for entry in tracking.opening_hours:
-        if entry["day"] in DAY_NAMES:
-            rows.append(
-                {
-                    "day": DAY_NAMES[entry["day"]],
-                    "open": entry["open"],
-                    "close": entry["close"],
-                }
-            )
-    return rows
-
-
-def steps(current: int) -> list[dict]:
+def steps(current: int, labels=None) -> list[dict]:
+    labels = labels or [label for _number, label in PROGRESS_STEPS]
     return [
         {"number": number, "label": label, "done": number < current, "current": number == current}
-        for number, label in PROGRESS_STEPS
+        for number, label in enumerate(labels, start=1)
     ]
 
 
-def shipment_cards(result: LookupResult, expanded: set[int] | None) -> list[ShipmentCard]:
-    """One card per shipment; `expanded` is the set of card indexes showing every event (None: all)."""
-    return [
-        ShipmentCard(
-            index=index,
-            tracking=tracking,
-            checkpoints=result.checkpoints(tracking),
-            expanded=expanded is None or index in expanded,
-            tone=shipment_tone(tracking),
-            opening_hours=opening_hours(tracking),
-            full=result.is_full,
+def timeline(tracking: Tracking, checkpoints: list[Checkpoint]) -> list[TimelineEntry]:
+    """Newest first: the carrier's events with the estimate's moves in between."""
+    entries = [
+        TimelineEntry(
+            when=c.occurred_at,
+            shown_at=c.shown_at,
+            status=presentation.status_text(c.status),
+            message=c.message,
+            place=presentation.checkpoint_place(c.location, c.country),
         )
-        for index, tracking in enumerate(result.trackings, start=1)
+        for c in checkpoints
     ]
+    for change in presentation.estimate_changes(tracking):
+        if change.new_date is None:
+            continue
+        words = {
+            "before": presentation.short_date(change.previous_date),
+            "after": presentation.short_date(change.new_date),
+        }
+        entries.append(
+            TimelineEntry(
+                when=change.changed_at,
+                status=str(_("Estimated delivery changed")),
+                message=str(_("%(before)s → %(after)s")) % words,
+                kind="estimate",
+            )
+        )
+    return sorted(entries, key=lambda e: (e.when, e.kind == "estimate"), reverse=True)
+
+
+def shipment_cards(result: LookupResult, expanded: set[int] | None, *, lang: str = "") -> list[ShipmentCard]:
+    """One card per shipment; `expanded` is the set of card indexes showing every event (None: all)."""
+    cards = []
+    for index, tracking in enumerate(result.trackings, start=1):
+        checkpoints = result.checkpoints(tracking)
+        cards.append(
+            ShipmentCard(
+                index=index,
+                tracking=tracking,
+                checkpoints=checkpoints,
+                expanded=expanded is None or index in expanded,
+                tone=shipment_tone(tracking),
+                full=result.is_full,
+                status_text=presentation.tracking_status_text(tracking),
+                eta=presentation.eta_text(tracking),
+                action=presentation.action_box(
+                    tracking, checkpoints, account=result.account, full=result.is_full, lang=lang
+                ),
+                timeline=timeline(tracking, checkpoints),
+                return_steps=steps(presentation.return_step(tracking), presentation.return_step_labels())
+                if tracking.is_return
+                else [],
+            )
+        )
+    return cards
 
 
 def status_context(
@@ -108,22 +152,95 @@ def status_context(
     """Everything the status block shows; the words are chosen here, so in `lang`."""
     order = result.order
     current = result.progress_step
-    with translation.override(lang):
+    with translation.override(lang), formatting.localized(result.account, lang, order.country):
         headline = order_headline(order, result.trackings, full=result.is_full)
-        when, summary = date_line(order), shipment_summary(result.trackings)
+        summary = shipment_summary(result.trackings)
+        cards = shipment_cards(result, expanded, lang=lang)
+        cancelled = presentation.cancelled_box(result.account, lang) if order.is_cancelled else None
+        details = order_details(result) if result.is_full else None
+        jsonld = structured_data.json_ld(result)
+    calendar_base = reverse("orders:track-calendar")
+    for card in cards:
+        if calendar.has_event(card.tracking):
+            card.calendar_url = f"{calendar_base}?{query}&shipment={card.index}"
     return {
         "result": result,
         "order": order,
         "account": result.account,
         "headline": headline,
-        "date_line": when,
+        "date_line": headline.subline,
         "summary": summary,
         "steps": steps(current),
         "current_step": current,
         "current_label": PROGRESS_STEPS[current - 1][1],
         "step_count": len(PROGRESS_STEPS),
         "show_progress": not order.is_cancelled,
-        "shipments": shipment_cards(result, expanded),
+        "shipments": cards,
+        "cancelled_box": cancelled,
+        "details": details,
+        "jsonld": jsonld,
         "query": query,
         "polling": not order.is_final,
     }
+
+
+@dataclass(frozen=True)
+class ItemLine:
+    name: str
+    quantity: int
+    image_url: str
+    unit_price: str
+    line_total: str
+
+
+@dataclass(frozen=True)
+class Package:
+    title: str
+    items: list[ItemLine]
+
+
+@dataclass(frozen=True)
+class OrderDetails:
+    ordered_on: str
+    total: str
+    packages: list[Package]
+
+
+def order_details(result: LookupResult) -> OrderDetails:
+    """Items under the package that carries them, with prices and the total in the shop's locale."""
+    order = result.order
+    items = list(order.items.all())
+    lines = {
+        item.pk: ItemLine(
+            name=item.name,
+            quantity=item.quantity,
+            image_url=item.image_url if item.image_url.startswith("https://") else "",
+            unit_price=formatting.money(item.unit_price, item.currency),
+            line_total=formatting.money(item.unit_price * item.quantity, item.currency)
+            if item.unit_price is not None
+            else "",
+        )
+        for item in items
+    }
+    packages = []
+    outbound = [t for t in result.trackings if not t.is_return]
+    for index, tracking in enumerate(outbound, start=1):
+        carried = [lines[i.pk] for i in items if i.tracking_id == tracking.pk]
+        if carried:
+            title = (
+                _("Package %(n)d · %(carrier)s") % {"n": index, "carrier": tracking.carrier_info.name}
+                if len(outbound) > 1
+                else _("Your package · %(carrier)s") % {"carrier": tracking.carrier_info.name}
+            )
+            packages.append(Package(str(title), carried))
+    shipped = {t.pk for t in outbound}
+    rest = [lines[i.pk] for i in items if i.tracking_id not in shipped]
+    if rest:  # items the shop did not assign to a package
+        title = _("Other items") if packages else ""
+        packages.append(Package(str(title), rest))
+    currencies = {i.currency for i in items if i.unit_price is not None}
+    priced = [i for i in items if i.unit_price is not None]
+    total = ""
+    if priced and len(currencies) == 1:
+        total = formatting.money(sum(i.unit_price * i.quantity for i in priced), currencies.pop())
+    return OrderDetails(ordered_on=formatting.long_date(order.order_date), total=total, packages=packages)

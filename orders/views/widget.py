@@ -16,7 +16,7 @@ from django.http import HttpResponse, HttpResponseNotModified
 from django.utils import translation
 from django.views.decorators.http import require_safe
 
-from orders import lookup, outages
+from orders import branding, lookup, outages
 from orders.lookup import Access, LookupInvalid
 from orders.middleware import language_independent
 from orders.ratelimits import RateLimited
@@ -74,7 +74,8 @@ def info_widget(request):
 @png_errors
 def _draw(request):
     options = widget_cache.parse_options(request.GET)
-    result = lookup.resolve(request.GET, request=_anonymous_unless_cookie(request), for_widget=True)
+    params = branding.scoped_params(request)
+    result = lookup.resolve(params, request=_anonymous_unless_cookie(request), for_widget=True)
     if result.access == Access.NONE:
         raise Unavailable
     entry = widget_cache.entry_for(result, options)
@@ -100,7 +101,9 @@ def _notice(request, status: int, kind: str, lang: str, detail: str = "", option
             options = widget_cache.parse_options(request.GET)
         except WidgetInvalid as exc:
             options = exc.options
-    png = widget_cache.message_png(kind, options, lang, detail)
+    # Branded only once the parameters were read (never for a request refused as malformed).
+    shop = _named_shop(request) if kind in ("unavailable", "rate_limited") else ("", "")
+    png = widget_cache.message_png(kind, options, lang, detail, shop=shop)
     headers = {"Cache-Control": "no-store", "Content-Language": lang}
     return HttpResponse(png, content_type="image/png", status=status, headers=headers)
 
@@ -108,6 +111,16 @@ def _notice(request, status: int, kind: str, lang: str, detail: str = "", option
 def invalid_png(request, detail: str) -> HttpResponse:
     """The "invalid parameters" notice (400) for a request refused before the view."""
     return _notice(request, 400, "invalid", settings.LANGUAGE_CODE, detail)
+
+
+def _named_shop(request) -> tuple[str, str]:
+    """The shop the URL or host names, for a branded notice: the same for every order of that
+    shop, so it tells nothing about whether an order exists."""
+    try:
+        account = branding.named_account(request)
+    except LookupInvalid:
+        account = None
+    return (account.name, account.brand_color) if account else ("", "")
 
 
 def _anonymous_unless_cookie(request):

@@ -161,13 +161,19 @@ def not_modified(request, etag: str) -> bool:
     return tags == ["*"] or etag in {tag.removeprefix("W/") for tag in tags}
 
 
-def message_png(kind: str, options: WidgetOptions, lang: str, detail: str = "") -> bytes:
-    """A neutral notice image ("Order status unavailable", …) in the widget's empty size."""
-    return _message_png(kind, options, lang, detail)
+def message_png(
+    kind: str, options: WidgetOptions, lang: str, detail: str = "", *, shop: tuple[str, str] = ("", "")
+) -> bytes:
+    """A notice image ("Order status unavailable", …) in the widget's empty size: neutral, or with
+    the shop's name and colour (`shop`) when the URL or host named the shop."""
+    return _message_png(kind, options, lang, detail, shop)
 
 
 MESSAGES = {
-    "unavailable": (gettext_lazy("Order status unavailable"), ""),
+    "unavailable": (
+        gettext_lazy("Order status unavailable"),
+        gettext_lazy("This image cannot show the order. Open the order's status page from your email."),
+    ),
     "invalid": (gettext_lazy("Invalid widget parameters"), ""),
     "rate_limited": (gettext_lazy("Too many attempts"), gettext_lazy("Please try again later.")),
     "error": (gettext_lazy("Order status unavailable"), gettext_lazy("Please try again later.")),
@@ -175,11 +181,17 @@ MESSAGES = {
 
 
 @lru_cache(maxsize=128)
-def _message_png(kind: str, options: WidgetOptions, lang: str, detail: str) -> bytes:
+def _message_png(kind: str, options: WidgetOptions, lang: str, detail: str, shop: tuple[str, str]) -> bytes:
     with translation.override(lang):
         title, body = MESSAGES[kind]
         return render_message(
-            str(title), detail or str(body), width=options.width, scale=options.scale, theme=options.theme
+            str(title),
+            detail or str(body),
+            width=options.width,
+            scale=options.scale,
+            theme=options.theme,
+            shop_name=shop[0],
+            brand_color=shop[1],
         )
 
 

@@ -51,6 +51,7 @@ __all__ = [
     "render_message",
     "render_widget",
     "step_centers",
+    "truncated_texts",
     "widget_height",
 ]
 
@@ -91,6 +92,10 @@ class WidgetState:
     as_of: str
     more_text: str = "+{n} more"
     logo: bytes | None = None
+    # Per-language short step labels, used when the full ones do not fit their columns.
+    short_steps: tuple[str, ...] = ()
+    # "Step {n} of {total}: {label}", drawn instead of step labels when not even short ones fit.
+    step_of: str = ""
 
 
 # --- Layout (CSS pixels at scale 1; every coordinate is multiplied by ``scale``) -------------
@@ -106,6 +111,10 @@ LOGO_GAP = 10
 
 HEADLINE_BASELINE = 86
 DATE_BASELINE = 110
+HEADLINE_WRAPPED_BASELINES = (72, 93)  # two lines at most 18 px, measured to clear the steps' halo
+DATE_WRAPPED_BASELINE = 114
+HEADER_STACKED_NAME_BASELINE = 21
+HEADER_STACKED_ORDER_BASELINE = 39
 
 STEPS_CY = 142
 STEP_TRACK_H = 4
@@ -153,6 +162,14 @@ FONT_MORE = ("regular", 12)
 FONT_SUMMARY = ("regular", 13)
 FONT_FOOTER = ("regular", 11)
 FONT_MESSAGE_TITLE = ("bold", 20)
+# Smaller sizes tried in turn when a text does not fit at its usual size.
+FONT_ACCOUNT_SIZES = (FONT_ACCOUNT, ("bold", 14), ("bold", 13), ("bold", 12))
+FONT_ORDER_STACKED = ("regular", 12)
+FONT_HEADLINE_SIZES = (FONT_HEADLINE, ("bold", 22), ("bold", 20))
+FONT_HEADLINE_WRAPPED_SIZES = (("bold", 18), ("bold", 16), ("bold", 15))
+FONT_DATE_SIZES = (FONT_DATE, ("regular", 13), ("regular", 12))
+FONT_DATE_WRAPPED = ("regular", 12)
+FONT_STEP_OF_SIZES = (FONT_STEP_CURRENT, ("bold", 11))
 FONT_MESSAGE_BODY = ("regular", 14)
 
 # --- Encoding -------------------------------------------------------------------------------
@@ -612,10 +629,11 @@ def _fitted_logo(key: _LogoKey, max_h: int, max_w: int, band: RGB) -> _Logo | No
 class _Painter:
     """An RGB canvas at ``scale`` x addressed in CSS pixels."""
 
-    __slots__ = ("colors", "draw", "height", "image", "scale", "width")
+    __slots__ = ("colors", "cuts", "draw", "height", "image", "scale", "width")
 
     def __init__(self, width: int, height: int, scale: int, colors: _Colors) -> None:
         self.width, self.height, self.scale, self.colors = width, height, scale, colors
+        self.cuts: list[tuple[str, str]] = []  # (what, text) of named texts shortened to fit
         self.image = Image.new("RGB", (width * scale, height * scale), colors.theme.bg)
         self.draw = ImageDraw.Draw(self.image)
 
@@ -634,13 +652,28 @@ class _Painter:
         fill: RGB,
         max_width: float,
         anchor: str = "ls",
+        name: str = "",
     ) -> float:
-        """Clean, shorten and draw ``value``; returns the drawn width in CSS pixels."""
+        """Clean, shorten and draw ``value``; returns the drawn width in CSS pixels.
+
+        Named texts (shop, headline, step) that had to be shortened are listed in ``cuts``.
+        """
         font = self.font(role)
-        shown, width = _fit(clean_text(value, role[0]), font, max_width * self.scale)
+        cleaned = clean_text(value, role[0])
+        shown, width = _fit(cleaned, font, max_width * self.scale)
+        if name and shown != cleaned:
+            self.cuts.append((name, cleaned))
         if shown:
             self.draw.text((self.px(xy[0]), self.px(xy[1])), shown, font=font, fill=fill, anchor=anchor)
         return width / self.scale
+
+    def measure(self, value: object, role: tuple[str, int]) -> float:
+        """Width of ``value`` in CSS pixels, as drawn in ``role``."""
+        return self.font(role).getlength(clean_text(value, role[0])) / self.scale
+
+    def largest(self, value: object, roles: tuple[tuple[str, int], ...], max_width: float) -> tuple[str, int]:
+        """The first (largest) of ``roles`` in which ``value`` fits ``max_width``, else the smallest."""
+        return next((role for role in roles if self.measure(value, role) <= max_width), roles[-1])
 
     def rect(self, x0: float, y0: float, x1: float, y1: float, fill: RGB) -> None:
         self.draw.rectangle((self.px(x0), self.px(y0), self.px(x1) - 1, self.px(y1) - 1), fill=fill)
@@ -675,17 +708,51 @@ def _draw_header(p: _Painter, state: WidgetState, logo: _Logo | None) -> None:
         p.image.paste(logo.image, (p.px(PAD_X), top))
         x += logo.image.width / p.scale + LOGO_GAP
     right = p.width - PAD_X
-    order_max = _content_width(p.width) * ORDER_LABEL_MAX_SHARE
-    order_w = p.text((right, HEADER_BASELINE), state.order_label, FONT_ORDER, c.on_brand, order_max, "rs")
+    name_w = p.measure(state.account_name, FONT_ACCOUNT)
+    order_w = p.measure(state.order_label, FONT_ORDER)
     gap = HEADER_GAP if order_w else 0
-    p.text((x, HEADER_BASELINE), state.account_name, FONT_ACCOUNT, c.on_brand, right - order_w - gap - x)
+    if name_w + gap + order_w <= right - x or not state.order_label:
+        order_max = _content_width(p.width) * ORDER_LABEL_MAX_SHARE
+        order_w = p.text((right, HEADER_BASELINE), state.order_label, FONT_ORDER, c.on_brand, order_max, "rs")
+        gap = HEADER_GAP if order_w else 0
+        p.text(
+            (x, HEADER_BASELINE),
+            state.account_name,
+            FONT_ACCOUNT,
+            c.on_brand,
+            right - order_w - gap - x,
+            name="shop",
+        )
+        return
+    # Too narrow for both on one line: the shop's name above the order label, each in full.
+    role = p.largest(state.account_name, FONT_ACCOUNT_SIZES, right - x)
+    p.text((x, HEADER_STACKED_NAME_BASELINE), state.account_name, role, c.on_brand, right - x, name="shop")
+    p.text((x, HEADER_STACKED_ORDER_BASELINE), state.order_label, FONT_ORDER_STACKED, c.on_brand, right - x)
 
 
 def _draw_headline(p: _Painter, state: WidgetState) -> None:
+    """The headline in the largest size that fits one line, else on two lines, never cut short."""
     c = p.colors
     content = _content_width(p.width)
-    p.text((PAD_X, HEADLINE_BASELINE), state.headline, FONT_HEADLINE, c.tone(state.tone), content)
-    p.text((PAD_X, DATE_BASELINE), state.date_line, FONT_DATE, c.theme.secondary, content)
+    fill = c.tone(state.tone)
+    date_role = p.largest(state.date_line, FONT_DATE_SIZES, content)
+    for role in FONT_HEADLINE_SIZES:
+        if p.measure(state.headline, role) <= content:
+            p.text((PAD_X, HEADLINE_BASELINE), state.headline, role, fill, content, name="headline")
+            p.text((PAD_X, DATE_BASELINE), state.date_line, date_role, c.theme.secondary, content)
+            return
+    font_role = FONT_HEADLINE_SIZES[-1]
+    for role in FONT_HEADLINE_WRAPPED_SIZES:
+        lines = _wrap(clean_text(state.headline, role[0]), p.font(role), content * p.scale, 2)
+        if all(ELLIPSIS not in line or ELLIPSIS in state.headline for line in lines):
+            font_role = role
+            break
+    lines = _wrap(clean_text(state.headline, font_role[0]), p.font(font_role), content * p.scale, 2)
+    for line, baseline in zip(lines, HEADLINE_WRAPPED_BASELINES, strict=False):
+        p.text((PAD_X, baseline), line, font_role, fill, content, name="headline")
+    if ELLIPSIS in "".join(lines) and ELLIPSIS not in state.headline:
+        p.cuts.append(("headline", state.headline))
+    p.text((PAD_X, DATE_WRAPPED_BASELINE), state.date_line, FONT_DATE_WRAPPED, c.theme.secondary, content)
 
 
 def step_centers(width: int, n_steps: int, *, scale: int = 1) -> list[tuple[int, int]]:
@@ -700,7 +767,13 @@ def step_centers(width: int, n_steps: int, *, scale: int = 1) -> list[tuple[int,
     return [(round((PAD_X + column * (i + 0.5)) * scale), round(STEPS_CY * scale)) for i in range(count)]
 
 
-def _draw_progress(p: _Painter, steps: tuple[str, ...], current_step: int) -> None:
+def _draw_progress(
+    p: _Painter,
+    steps: tuple[str, ...],
+    current_step: int,
+    short_steps: tuple[str, ...] = (),
+    step_of: str = "",
+) -> None:
     c, t = p.colors, p.colors.theme
     centres = step_centers(p.width, len(steps), scale=p.scale)
     if not centres:
@@ -722,7 +795,7 @@ def _draw_progress(p: _Painter, steps: tuple[str, ...], current_step: int) -> No
             _brand_disc(p, centre, min(STEP_R_CURRENT, radius_cap))
         else:
             p.disc(centre, min(STEP_R_FUTURE, radius_cap), t.track)
-    _draw_step_labels(p, steps[: len(centres)], centres, current, column)
+    _draw_step_labels(p, steps[: len(centres)], centres, current, column, short_steps, step_of)
 
 
 def _brand_disc(p: _Painter, centre: tuple[int, int], radius: float) -> None:
@@ -731,17 +804,47 @@ def _brand_disc(p: _Painter, centre: tuple[int, int], radius: float) -> None:
     p.disc(centre, radius, p.colors.brand)
 
 
+def choose_step_labels(
+    p: _Painter, labels: tuple[str, ...], short: tuple[str, ...], column: float
+) -> tuple[str, ...] | None:
+    """The full labels if each fits its column, else the short ones, else None (drop them)."""
+    max_width = column - 2 * STEP_LABEL_PAD
+    for candidate in (labels, short):
+        if candidate and len(candidate) == len(labels):
+            roles = (FONT_STEP_CURRENT,)  # bold is the wider: whichever step is current must fit
+            if all(p.measure(label, role) <= max_width for label in candidate for role in roles):
+                return candidate
+    return None
+
+
 def _draw_step_labels(
-    p: _Painter, labels: tuple[str, ...], centres: list[tuple[int, int]], current: int, column: float
+    p: _Painter,
+    labels: tuple[str, ...],
+    centres: list[tuple[int, int]],
+    current: int,
+    column: float,
+    short: tuple[str, ...] = (),
+    step_of: str = "",
 ) -> None:
     t = p.colors.theme
     max_width = column - 2 * STEP_LABEL_PAD
+    chosen = choose_step_labels(p, labels, short, column)
+    if chosen is None:  # not even the short labels fit: one line says where we are
+        if 0 <= current < len(labels):
+            template = clean_text(step_of) or "{label}"
+            line = template.replace("{n}", str(current + 1)).replace("{total}", str(len(labels)))
+            line = line.replace("{label}", clean_text(labels[current]))
+            content = _content_width(p.width)
+            role = p.largest(line, FONT_STEP_OF_SIZES, content)
+            p.text((p.width / 2, STEP_LABEL_BASELINE), line, role, t.text, content, "ms", name="step")
+        return
+    labels = chosen
     for i, (label, (cx, _)) in enumerate(zip(labels, centres, strict=True)):
         if i == current:
             role, fill = FONT_STEP_CURRENT, t.text
         else:
             role, fill = FONT_STEP, t.secondary if i < current else t.muted
-        p.text((cx / p.scale, STEP_LABEL_BASELINE), label, role, fill, max_width, "ms")
+        p.text((cx / p.scale, STEP_LABEL_BASELINE), label, role, fill, max_width, "ms", name="step")
 
 
 def _draw_shipments(p: _Painter, shipments: tuple[ShipmentLine, ...], more_text: str, summary: str) -> None:
@@ -827,6 +930,19 @@ def render_widget(
     state: WidgetState, *, width: int = DEFAULT_WIDTH, scale: int = 1, theme: str = "light"
 ) -> bytes:
     """Render the order status widget as a palette PNG of ``width*scale`` pixels across."""
+    painter, logo = _paint(state, width=width, scale=scale, theme=theme)
+    return painter.encode(logo.colors if logo else ())
+
+
+def truncated_texts(
+    state: WidgetState, *, width: int = DEFAULT_WIDTH, scale: int = 1
+) -> list[tuple[str, str]]:
+    """The shop name, headline and step labels that had to be cut short at ``width`` (ideally none)."""
+    painter, _logo = _paint(state, width=width, scale=scale, theme="light")
+    return painter.cuts
+
+
+def _paint(state: WidgetState, *, width: int, scale: int, theme: str) -> tuple[_Painter, _Logo | None]:
     width, scale = _clamp_width(width), _clamp_scale(scale)
     colors = _colors(_theme_name(theme), _parse_hex(state.brand_color))
     shipments = tuple(state.shipments or ())
@@ -840,29 +956,48 @@ def render_widget(
 
     _draw_header(painter, state, logo)
     _draw_headline(painter, state)
-    _draw_progress(painter, steps, current_step)
+    _draw_progress(painter, steps, current_step, tuple(state.short_steps or ()), state.step_of or "")
     _draw_shipments(painter, shipments, state.more_text, state.summary)
     _draw_footer(painter, state.as_of)
-    return painter.encode(logo.colors if logo else ())
+    return painter, logo
 
 
 NEUTRAL_ACCENT: dict[str, RGB] = {name: theme.muted for name, theme in _THEMES.items()}
 
 
 def render_message(
-    title: str, body: str = "", *, width: int = DEFAULT_WIDTH, scale: int = 1, theme: str = "light"
+    title: str,
+    body: str = "",
+    *,
+    width: int = DEFAULT_WIDTH,
+    scale: int = 1,
+    theme: str = "light",
+    shop_name: str = "",
+    brand_color: str = "",
 ) -> bytes:
-    """Neutral notice (e.g. "Order status unavailable") sized like an empty widget."""
+    """A notice (e.g. "Order status unavailable") sized like an empty widget: neutral, or with the
+    shop's band and name when the link named the shop."""
     width, scale, theme = _clamp_width(width), _clamp_scale(scale), _theme_name(theme)
-    colors = _colors(theme, NEUTRAL_ACCENT[theme])
+    branded = bool(shop_name)
+    colors = _colors(theme, _parse_hex(brand_color) if branded else NEUTRAL_ACCENT[theme])
     painter = _Painter(width, widget_height(width, 0), scale, colors)
     t = colors.theme
     content = _content_width(width)
-    painter.rect(0, 0, width, MESSAGE_ACCENT_H, colors.brand)
-    painter.text((PAD_X, MESSAGE_TITLE_BASELINE), title, FONT_MESSAGE_TITLE, t.text, content)
+    top = 0
+    if branded:
+        painter.rect(0, 0, width, HEADER_H, colors.brand)
+        role = painter.largest(shop_name, FONT_ACCOUNT_SIZES, content)
+        painter.text((PAD_X, HEADER_BASELINE), shop_name, role, colors.on_brand, content, name="shop")
+        top = HEADER_H - MESSAGE_ACCENT_H + 8
+    else:
+        painter.rect(0, 0, width, MESSAGE_ACCENT_H, colors.brand)
+    title_role = painter.largest(title, (FONT_MESSAGE_TITLE, ("bold", 18), ("bold", 16)), content)
+    painter.text((PAD_X, top + MESSAGE_TITLE_BASELINE), title, title_role, t.text, content)
     body_font = painter.font(FONT_MESSAGE_BODY)
-    lines = _wrap(clean_text(body), body_font, content * scale, MESSAGE_BODY_MAX_LINES)
+    lines = _wrap(
+        clean_text(body), body_font, content * scale, MESSAGE_BODY_MAX_LINES - (1 if branded else 0)
+    )
     for i, line in enumerate(lines):
-        baseline = MESSAGE_BODY_BASELINE + i * MESSAGE_BODY_LINE_H
+        baseline = top + MESSAGE_BODY_BASELINE + i * MESSAGE_BODY_LINE_H
         painter.text((PAD_X, baseline), line, FONT_MESSAGE_BODY, t.secondary, content)
     return painter.encode()

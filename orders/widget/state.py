@@ -11,10 +11,10 @@ import logging
 from datetime import datetime
 from functools import lru_cache
 
-from django.utils import timezone, translation
+from django.utils import translation
 from django.utils.translation import gettext as _
 
-from orders import presentation
+from orders import formatting, presentation
 from orders.lookup import Access, LookupResult
 from orders.models import Order, Tracking
 from orders.widget.render import LOGO_MAX_BYTES, ShipmentLine, WidgetState
@@ -33,25 +33,50 @@ def as_of(result: LookupResult) -> datetime:
 
 
 def build_state(result: LookupResult, *, lang: str) -> WidgetState:
-    """The widget's content for a FULL or LIMITED result, in `lang`."""
+    """The widget's content for a FULL or LIMITED result, in `lang`.
+
+    A return label's tracking number shows the return's own progress, not the order's.
+    """
     order, account = result.order, result.account
     outbound = [t for t in result.trackings if not t.is_return]
-    with translation.override(lang):
-        headline = presentation.order_headline(order, result.trackings, full=False)  # emails get forwarded
+    returning = (
+        result.matched_tracking if result.matched_tracking and result.matched_tracking.is_return else None
+    )
+    with translation.override(lang), formatting.localized(account, lang, order.country):
+        if returning is not None:
+            headline = presentation.return_headline(returning)
+            steps, current, shown = (
+                presentation.return_step_labels(),
+                presentation.return_step(returning),
+                [returning],
+            )
+            short_steps = steps
+        else:
+            headline = presentation.order_headline(
+                order, result.trackings, full=False
+            )  # emails get forwarded
+            steps, current, shown = presentation.step_labels(), result.progress_step, outbound
+            short_steps = presentation.short_step_labels()
+        subline = headline.subline
+        if order.is_cancelled:
+            steps, short_steps, current = [], [], 0
+            subline = _("This order was cancelled. If you have been charged, you will be refunded.")
         return WidgetState(
             account_name=account.name,
             brand_color=account.brand_color,
             order_label=_order_label(result),
             headline=headline.short,
             tone=headline.tone,
-            steps=() if order.is_cancelled else tuple(presentation.step_labels()),
-            current_step=0 if order.is_cancelled else result.progress_step,
-            date_line=presentation.date_line(order),
-            shipments=tuple(_shipment_line(result, tracking) for tracking in outbound),
-            summary=presentation.shipment_summary(outbound),
+            steps=tuple(steps),
+            current_step=current,
+            date_line=subline,
+            shipments=tuple(_shipment_line(result, tracking) for tracking in shown),
+            summary=presentation.shipment_summary(shown),
             as_of=_as_of_text(as_of(result)),
             more_text=_("+{n} more"),
             logo=_logo_bytes(account),
+            short_steps=tuple(short_steps),
+            step_of=_("Step {n} of {total}: {label}"),
         )
 
 
@@ -86,16 +111,14 @@ def _shipment_line(result: LookupResult, tracking: Tracking) -> ShipmentLine:
         detail = DETAIL_SEPARATOR.join(part for part in parts if part)
     return ShipmentLine(
         carrier_name=tracking.carrier_info.name,
-        status_text=presentation.status_text(tracking.status),
+        status_text=presentation.tracking_status_text(tracking),
         detail=detail,
         tone=presentation.shipment_tone(tracking),
     )
 
 
 def _as_of_text(moment: datetime) -> str:
-    local = timezone.localtime(moment)
-    stamp = f"{presentation.date_time(moment)} {local.tzname() or ''}".strip()
-    return _("As of %(time)s") % {"time": stamp}
+    return _("As of %(time)s") % {"time": presentation.date_time(moment, with_zone=True)}
 
 
 def _logo_bytes(account) -> bytes | None:

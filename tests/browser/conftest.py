@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -55,3 +58,31 @@ def run_axe(page) -> list[dict]:
         for v in results["violations"]
         if v["impact"] in ("serious", "critical")
     ]
+
+
+FIXED_NOW = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)  # a Wednesday
+
+
+@pytest.fixture
+def fixed_clock(monkeypatch):
+    """The live server runs in this process: its pages see the same fixed clock, so screenshots
+    of the same code are the same pictures."""
+    monkeypatch.setattr(timezone, "now", lambda: FIXED_NOW)
+    return FIXED_NOW
+
+
+def save_if_changed(png: bytes, path: Path) -> bool:
+    """Write the screenshot unless the committed one shows the same pixels."""
+    from PIL import Image, ImageChops
+
+    if path.exists():
+        with Image.open(path) as old, Image.open(io.BytesIO(png)) as new:
+            same = (
+                old.size == new.size
+                and not ImageChops.difference(old.convert("RGB"), new.convert("RGB")).getbbox()
+            )
+        if same:
+            return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(png)
+    return True

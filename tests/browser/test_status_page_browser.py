@@ -14,7 +14,7 @@ from django.utils import timezone
 from orders.models import Tracking
 
 from ..conftest import days_ago, make_account, make_order, scan, ship
-from .conftest import run_axe
+from .conftest import run_axe, save_if_changed
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 expect = pytest.importorskip("playwright.sync_api", reason="needs the playwright package").expect
@@ -32,7 +32,7 @@ EVENTS = [
 
 
 @pytest.fixture
-def demo():
+def demo(fixed_clock):
     account = make_account(name="Northwind Outdoor", slug="northwind", brand_color="#0f766e")
     order = make_order(account, order_number="NW-10482", recipient_name="Jane Shopper", city="Columbus")
     tomorrow = timezone.localdate() + timedelta(days=1)
@@ -82,8 +82,7 @@ def test_order_number_lookup_show_all_screenshot_and_accessibility(page, live_se
     expect(timeline).to_have_count(7)
     assert "all=1" not in page.url  # htmx swapped the timeline in place
     assert page.get_by_text("Trail Runner Shoe").count() == 1
-    DOCS.mkdir(exist_ok=True)
-    page.screenshot(path=str(DOCS / "status-page.png"), full_page=True)
+    save_if_changed(page.screenshot(full_page=True), DOCS / "status-page.png")
     assert_accessible(page)
     assert page.console_errors == []  # no CSP violation, no failed request
 

@@ -1,0 +1,144 @@
+"""Dates, times and money as the shop's locale writes them, in the shop's time zone (Babel).
+
+The page's language comes from the shopper (or the order); the shop's locale adds its region
+where CLDR knows that combination ("en" + en-US → en_US: "Tue, Nov 24, 2:05 PM"; "en" + en-GB →
+"Tue 24 Nov, 14:05"; "de" + en-US → de: "Di., 24. Nov., 14:05"). Call the functions inside
+`localized(...)`; outside, they follow the active Django language and the site's time zone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import zoneinfo
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from functools import lru_cache
+
+from babel import Locale, UnknownLocaleError
+from babel.core import get_global
+from babel.dates import format_skeleton, format_time, get_datetime_format
+from babel.numbers import format_currency
+from django.conf import settings
+from django.utils import timezone
+from django.utils.translation import get_language
+
+
+@dataclass(frozen=True)
+class Local:
+    locale: Locale
+    zone: zoneinfo.ZoneInfo
+    say_zone: bool  # times name their zone unless it is the shopper's obvious one
+    shop_locale: str = ""
+
+
+_active: ContextVar[Local | None] = ContextVar("orders_formatting_local", default=None)
+
+
+@lru_cache(maxsize=64)
+def babel_locale(lang: str, shop_locale: str = "") -> Locale:
+    """The page language `lang`, with the shop's region when CLDR has that pair."""
+    lang = (lang or settings.LANGUAGE_CODE).split("-")[0]
+    territory = shop_locale.replace("_", "-").split("-")[1] if "-" in shop_locale.replace("_", "-") else ""
+    for candidate in (f"{lang}_{territory}" if territory else "", lang):
+        if not candidate:
+            continue
+        with contextlib.suppress(UnknownLocaleError, ValueError):
+            return Locale.parse(candidate)
+    return Locale.parse("en")
+
+
+@lru_cache(maxsize=64)
+def _zone(name: str) -> zoneinfo.ZoneInfo:
+    try:
+        return zoneinfo.ZoneInfo(name or settings.TIME_ZONE)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return zoneinfo.ZoneInfo("UTC")
+
+
+def zone_is_obvious(zone_name: str, country: str) -> bool:
+    """True when every zone of the delivery country keeps the shop zone's time (Germany and
+    Berlin time: yes; the United States and New York time: no, a shopper may be in Denver)."""
+    zones = get_global("territory_zones").get((country or "").upper(), [])
+    if not zones or zone_name not in zones:
+        return False
+    now = timezone.now()
+    offsets = {now.astimezone(_zone(name)).utcoffset() for name in zones}
+    return len(offsets) == 1
+
+
+@contextlib.contextmanager
+def localized(account=None, lang: str = "", country: str = ""):
+    """Format for `account` (its locale and time zone) in `lang`, for an order shipped to `country`."""
+    shop_locale = getattr(account, "locale", "") or ""
+    zone_name = getattr(account, "time_zone", "") or settings.TIME_ZONE
+    local = Local(
+        locale=babel_locale(lang or get_language() or settings.LANGUAGE_CODE, shop_locale),
+        zone=_zone(zone_name),
+        say_zone=not zone_is_obvious(zone_name, country),
+        shop_locale=shop_locale,
+    )
+    token = _active.set(local)
+    try:
+        with timezone.override(local.zone):
+            yield local
+    finally:
+        _active.reset(token)
+
+
+def current() -> Local:
+    """The active formats; a `translation.override` inside `localized` changes the language only."""
+    lang = (get_language() or settings.LANGUAGE_CODE).split("-")[0]
+    local = _active.get()
+    if local is None:
+        return Local(babel_locale(lang), _zone(""), say_zone=False)
+    if local.locale.language != lang:
+        return Local(babel_locale(lang, local.shop_locale), local.zone, local.say_zone, local.shop_locale)
+    return local
+
+
+def _local_datetime(value: datetime) -> datetime:
+    return value.astimezone(current().zone) if timezone.is_aware(value) else value
+
+
+def short_date(value: date | datetime | None) -> str:
+    """ "Tue 24 Nov" (en-GB), "Tue, Nov 24" (en-US), "Di., 24. Nov.", "mar. 24 nov.", "mar, 24 nov"."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = _local_datetime(value).date()
+    return format_skeleton("MMMEd", value, locale=current().locale)
+
+
+def long_date(value: date | datetime | None) -> str:
+    """ "Nov 24, 2026" / "24. Nov. 2026": with the year, for the order date."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = _local_datetime(value).date()
+    return format_skeleton("yMMMd", value, locale=current().locale)
+
+
+def time_of_day(value: datetime, *, with_zone: bool | None = None) -> str:
+    """ "2:05 PM" or "14:05" as the locale writes it, with the zone when it is not obvious."""
+    local = current()
+    moment = _local_datetime(value)
+    text = format_time(moment, "short", locale=local.locale)
+    say_zone = local.say_zone if with_zone is None else with_zone
+    return f"{text} {moment.tzname()}" if say_zone and moment.tzname() else text
+
+
+def date_time(value: datetime | None, *, with_zone: bool | None = None) -> str:
+    """ "Tue 24 Nov, 14:05" / "Tue, Nov 24, 2:05 PM EST"."""
+    if value is None:
+        return ""
+    pattern = get_datetime_format("short", locale=current().locale)
+    return pattern.replace("{1}", short_date(value)).replace("{0}", time_of_day(value, with_zone=with_zone))
+
+
+def money(amount: Decimal | float | None, currency: str) -> str:
+    """ "$89.90", "89,90 €", "1 234,50 €"."""
+    if amount is None:
+        return ""
+    return format_currency(amount, (currency or "USD").upper(), locale=current().locale)
