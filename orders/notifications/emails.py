@@ -81,7 +81,7 @@ def collect(order_id: int, *, now: datetime | None = None) -> EmailNotification 
     now = now or timezone.now()
     with transaction.atomic():
         rows = list(
-            OutboxEvent.objects.select_for_update()
+            OutboxEvent.objects.select_for_update(of=("self",))
             .filter(order_id=order_id, event__startswith="email.", handled_at__isnull=True)
             .select_related("order__account", "tracking")
             .order_by("id")
