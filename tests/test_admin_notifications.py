@@ -28,8 +28,8 @@ def commit(django_capture_on_commit_callbacks):
 def test_adding_an_endpoint_shows_its_secret_once(admin_client, account, settings):
     settings.DEBUG = False
     url = reverse("admin:orders_webhookendpoint_add")
-    form = {"account": account.pk, "url": "https://shop.example.com/hooks", "events": ["order.status_changed"],
-            "is_active": "on"}  # fmt: skip
+    hooks = "https://shop.example.com/hooks"
+    form = {"account": account.pk, "url": hooks, "events": ["order.status_changed"], "is_active": "on"}
     response = admin_client.post(url, form, follow=True)
     endpoint = WebhookEndpoint.objects.get()
     assert endpoint.secret in response.content.decode()

@@ -121,6 +121,7 @@ class EmailNotificationAdmin(admin.ModelAdmin):
 
 
 class EndpointForm(forms.ModelForm):
+    url = forms.URLField(label=_("URL"), max_length=500, assume_scheme="https")
     events = forms.MultipleChoiceField(
         label=_("event types"), choices=WEBHOOK_EVENT_CHOICES, widget=forms.CheckboxSelectMultiple
     )
