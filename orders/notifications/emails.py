@@ -166,8 +166,7 @@ def context_for(order: Order, event: str, tracking: Tracking | None, data: dict,
     account = order.account
     zone = zone_of(account)
     exp = int(time.time()) + settings.EMAILED_LINK_DAYS * 86400
-    trackings = list(order.trackings.all())
-    tracking = tracking or next((t for t in trackings if not t.is_return), None)
+    tracking = tracking or next(iter(order.shipments), None)
     checkpoint = tracking.checkpoints.filter(is_hidden=False).first() if tracking else None
     eta = (tracking.estimated_delivery_date if tracking else None) or order.current_eta
     logo = f"{settings.SITE_URL}{account.logo.url}" if account.logo else ""

@@ -221,8 +221,9 @@ def deliver(delivery_id: int, *, now: datetime | None = None, force: bool = Fals
     started = time.perf_counter()
     response_status, response_body, error, blocked = None, "", "", False
     try:
-        with safe_http.client() as http:
-            response = http.post(endpoint.url, content=delivery.payload.encode(), headers=headers)
+        response = safe_http.shared_client().post(
+            endpoint.url, content=delivery.payload.encode(), headers=headers
+        )
         response_status, response_body = response.status_code, response.text[:1000]
     except safe_http.BlockedAddress as exc:
         error, blocked = str(exc), True
@@ -240,7 +241,8 @@ def deliver(delivery_id: int, *, now: datetime | None = None, force: bool = Fals
     }
     if response_status is not None and 200 <= response_status < 300:
         _finish(delivery, status=DeliveryStatus.SENT, error="", **log)
-        WebhookEndpoint.objects.filter(pk=endpoint.pk).update(failing_since=None)
+        if endpoint.failing_since is not None:
+            WebhookEndpoint.objects.filter(pk=endpoint.pk).update(failing_since=None)
         return DeliveryStatus.SENT
     if response_status is not None:
         error = _("The endpoint answered %(status)s.") % {"status": response_status}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import threading
 
 import httpcore
 import httpx
@@ -66,3 +67,17 @@ def client(*, timeout: float | None = None, allow_private: bool | None = None) -
         follow_redirects=False,
         trust_env=False,
     )
+
+
+_clients: dict[tuple[bool, float], httpx.Client] = {}
+_clients_lock = threading.Lock()
+
+
+def shared_client() -> httpx.Client:
+    """One client per process and setting: building httpx's TLS context costs ~150 ms, and kept-alive
+    connections to a merchant were vetted when they were opened."""
+    key = (settings.ALLOW_PRIVATE_WEBHOOK_TARGETS, float(settings.WEBHOOK_TIMEOUT_SECONDS))
+    with _clients_lock:
+        if key not in _clients:
+            _clients[key] = client(allow_private=key[0], timeout=key[1])
+        return _clients[key]
