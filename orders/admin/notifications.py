@@ -51,6 +51,15 @@ class EmailNotificationInline(admin.TabularInline):
     def has_add_permission(self, request, obj=None) -> bool:
         return False
 
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return obj is not None and super().has_view_permission(request, obj)  # not on "add order"
+
 
 @admin.register(EmailNotification)
 class EmailNotificationAdmin(admin.ModelAdmin):
