@@ -22,6 +22,7 @@ class OrdersConfig(AppConfig):
         post_delete.connect(lambda instance, **kw: apikeys.forget(instance), sender=ApiKey, weak=False)
 
         from orders import orders_service, webhooks
+        from orders.notifications import privacy  # noqa: F401  (registers the notification logs)
 
         orders_service.ref_added.connect(
             lambda account, ref, **kw: webhooks.replay_parked(account=account, ref=ref), weak=False

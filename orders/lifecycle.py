@@ -31,6 +31,7 @@ from orders.models import (
     Tracking,
     TrackingStatus,
 )
+from orders.notifications import outbox
 
 ORDER_FLOW = (OrderStatus.PENDING, OrderStatus.PROCESSING, OrderStatus.SHIPPED, OrderStatus.DELIVERED)
 CANCELLABLE = frozenset({OrderStatus.PENDING, OrderStatus.PROCESSING})
@@ -99,8 +100,13 @@ def _locked(order: Order) -> Order:
     return Order.objects.select_for_update().get(pk=order.pk)
 
 
-def _bump(order: Order, **fields) -> None:
-    """Save `fields` on the locked order and bump the state version that ETags and caches use."""
+def _bump(order: Order, *, shipment: outbox.ShipmentChange | None = None, **fields) -> None:
+    """Save `fields` on the locked order and bump the state version that ETags and caches use.
+
+    Every state change passes here, so this is where its notifications are written to the outbox,
+    in the same transaction (`shipment` says which shipment changed and how it was before).
+    """
+    previous_status = order.status
     order.state_version += 1
     order.updated_at = timezone.now()
     for name, value in fields.items():
@@ -109,6 +115,7 @@ def _bump(order: Order, **fields) -> None:
         state_version=order.state_version, updated_at=order.updated_at, **fields
     )
     state_cache.publish(order.pk, order.state_version)
+    outbox.record(order, previous_status=previous_status, change=shipment)
 
 
 def _copy_state(target: Order, locked: Order) -> None:
@@ -171,7 +178,8 @@ def attach_tracking(
     if not is_return and locked.status in (OrderStatus.PENDING, OrderStatus.PROCESSING):
         changes["status"] = OrderStatus.SHIPPED
     if created or changes:
-        _bump(locked, **changes)
+        added = outbox.ShipmentChange(tracking, outbox.ShipmentBefore(), added=True) if created else None
+        _bump(locked, shipment=added, **changes)
     if created:
         _retire_answers_naming_other_holders(tracking)
     _sync_order_delivery(locked)
@@ -243,9 +251,9 @@ def record_checkpoint(
             return Checkpoint.objects.get(tracking=tracking, **identity), False
         if tracking.last_event_at is None or occurred_at >= tracking.last_event_at:
             _advance(tracking, checkpoint)  # the usual case: the newest event so far
-            _save_derived(tracking, order)
+            _save_derived(tracking, order, checkpoint=checkpoint)
         else:
-            _refresh(tracking, order)  # a late event: replay the history in time order
+            _refresh(tracking, order, checkpoint=checkpoint)  # a late event: replay the history in time order
     return checkpoint, True
 
 
@@ -294,7 +302,8 @@ def _advance(tracking: Tracking, checkpoint: Checkpoint) -> None:
     tracking.last_event_at = checkpoint.occurred_at
 
 
-def _save_derived(tracking: Tracking, order: Order) -> None:
+def _save_derived(tracking: Tracking, order: Order, checkpoint: Checkpoint | None = None) -> None:
+    before = outbox.ShipmentBefore.stored(tracking)
     _record_estimate_change(tracking)
     if tracking.status in FINAL_TRACKING_STATUSES:
         tracking.next_poll_at = None  # nothing more to learn from the carrier
@@ -313,11 +322,17 @@ def _save_derived(tracking: Tracking, order: Order) -> None:
             "updated_at",
         ]
     )
-    _bump(order)
+    _bump(order, shipment=outbox.ShipmentChange(tracking, before, checkpoint.pk if checkpoint else None))
     _sync_order_delivery(order, tracking)
 
 
-def _refresh(tracking: Tracking, order: Order, *, estimate_changed_at: datetime | None = None) -> None:
+def _refresh(
+    tracking: Tracking,
+    order: Order,
+    checkpoint: Checkpoint | None = None,
+    *,
+    estimate_changed_at: datetime | None = None,
+) -> None:
     """Recompute the shipment from its checkpoints, oldest to newest (order must be locked).
 
     Walking the events in time order (not arrival order) is what makes late or repeated carrier
@@ -328,11 +343,11 @@ def _refresh(tracking: Tracking, order: Order, *, estimate_changed_at: datetime 
     tracking.estimated_delivery_date, tracking.delivered_at = tracking.announced_delivery_date, None
     tracking.estimated_time_from = tracking.estimated_time_to = None
     tracking.estimate_set_at = timezone.now()  # the shop's announcement, unless an event overrides it
-    for checkpoint in tracking.checkpoints.order_by("occurred_at", "id"):
-        _advance(tracking, checkpoint)
+    for event in tracking.checkpoints.order_by("occurred_at", "id"):
+        _advance(tracking, event)
     if estimate_changed_at is not None:
         tracking.estimate_set_at = estimate_changed_at
-    _save_derived(tracking, order)
+    _save_derived(tracking, order, checkpoint=checkpoint)
 
 
 def _record_estimate_change(tracking: Tracking) -> None:

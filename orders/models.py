@@ -939,3 +939,14 @@ class WebhookEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source}:{self.event_type} {self.event_id}"
+
+
+# Registered in this app; they live with the services that fill and drain them.
+from orders.notifications.models import (  # noqa: E402, F401
+    EmailNotification,
+    EmailSuppression,
+    NotificationSettings,
+    OutboxEvent,
+    WebhookDelivery,
+    WebhookEndpoint,
+)

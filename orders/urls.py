@@ -3,7 +3,7 @@
 from django.urls import path, re_path
 
 from orders.api import main as api
-from orders.views import brand, calendar, health, pages
+from orders.views import brand, calendar, health, pages, unsubscribe
 from orders.views.widget import info_widget
 
 app_name = "orders"
@@ -18,6 +18,8 @@ urlpatterns = [
     path("track/timeline/", pages.track_timeline, name="track-timeline"),
     path("track/calendar.ics", calendar.shipment_ics, name="track-calendar"),
     path("brand/<int:account_id>.css", brand.brand_css, name="brand-css"),
+    # Status emails' one-click unsubscribe (RFC 8058) and its page
+    path("notifications/unsubscribe/<str:token>/", unsubscribe.unsubscribe, name="unsubscribe"),
     # PNG widget (issue: status widget)
     path("v4/track/orders/info-widget/", info_widget, name="info-widget"),
     # JSON APIs and webhooks (issue: APIs and webhooks): /v1/orders…, /v4/track/orders/info/ ("info"),

@@ -157,7 +157,7 @@ DATABASE_UNAVAILABLE_RETRY = env_int("DATABASE_UNAVAILABLE_RETRY", 5)
 # --- Internationalisation -------------------------------------------------------------------
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("de", "Deutsch"), ("fr", "Français"), ("es", "Español")]
-LOCALE_PATHS = [BASE_DIR / "orders" / "locale"]
+LOCALE_PATHS = [BASE_DIR / "orders" / "locale", BASE_DIR / "orders" / "notifications" / "locale"]
 TIME_ZONE = env("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
@@ -294,7 +294,23 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     "dispatch-carrier-polls": {"task": "orders.carriers.tasks.dispatch_polls", "schedule": 60.0},
+    "sweep-notifications": {"task": "orders.notifications.tasks.sweep", "schedule": 60.0},
 }
+
+# --- Notifications: shopper status emails and merchant webhooks (orders/notifications/) ----------
+# Changes of one order within this many seconds become one email (with a broker; without one,
+# the changes written in one transaction do).
+NOTIFICATION_COALESCE_SECONDS = env_int("NOTIFICATION_COALESCE_SECONDS", 60)
+NOTIFICATION_EMAIL_MAX_ATTEMPTS = env_int("NOTIFICATION_EMAIL_MAX_ATTEMPTS", 8)
+# Outgoing webhooks: per-request timeout, how long a delivery is retried, when a failing endpoint
+# is switched off, how long a rotated secret keeps signing alongside the new one.
+WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10)
+WEBHOOK_RETRY_HOURS = env_int("WEBHOOK_RETRY_HOURS", 72)
+WEBHOOK_DISABLE_AFTER_DAYS = env_int("WEBHOOK_DISABLE_AFTER_DAYS", 5)
+WEBHOOK_SECRET_OVERLAP_HOURS = env_int("WEBHOOK_SECRET_OVERLAP_HOURS", 24)
+# Webhook URLs resolving to private, loopback or link-local addresses are refused unless this is on
+# (the demo turns it on for its local receiver).
+ALLOW_PRIVATE_WEBHOOK_TARGETS = env_bool("ALLOW_PRIVATE_WEBHOOK_TARGETS", default=False)
 
 # Second factors (recipient_email=…, postal_code=…) are masked in every line, ours and the
 # development server's alike (orders.privacy.logs; gunicorn.conf.py does the same for gunicorn).

@@ -24,3 +24,5 @@ WHITENOISE_USE_FINDERS = True
 CACHE_RECHECK_SECONDS = 0
 # Send "email me my links" in the request, so tests can read mail.outbox at once.
 EMAIL_LINKS_IN_BACKGROUND = False
+# Status emails go out right after the transaction that wrote them.
+NOTIFICATION_COALESCE_SECONDS = 0

@@ -14,6 +14,7 @@ from orders.carriers import detect_carriers
 from orders.carriers.sandbox import demo as demo_carriers
 from orders.demo import seed_demo
 from orders.models import Checkpoint, LineItem, Order, OrderStatus, Tracking, TrackingStatus
+from orders.notifications import demo as demo_notifications
 
 pytestmark = pytest.mark.django_db
 
@@ -110,6 +111,9 @@ def no_server(monkeypatch):
     calls = []
     monkeypatch.setattr(runserver.Command, "run", lambda self, **options: calls.append(options))
     monkeypatch.setattr(demo_carriers, "start", lambda: calls.append("carriers") or "http://127.0.0.1:9")
+    monkeypatch.setattr(
+        demo_notifications, "start", lambda: {"mail": "demo-mail", "receiver": "http://127.0.0.1:9/webhooks"}
+    )
     return calls
 
 
@@ -128,6 +132,7 @@ def test_demo_command_prepares_everything_then_runs_the_server(settings, no_serv
     assert "http://127.0.0.1:8123/track/?account=" in output  # signed links point at this server
     assert "http://127.0.0.1:8123/v4/track/orders/info-widget/?account=" in output
     assert "Sandbox carriers at http://127.0.0.1:9" in output
+    assert "demo receiver at http://127.0.0.1:9/webhooks" in output
     assert no_server[0] == "carriers"
     assert len(no_server) == 2
     assert (no_server[1]["addrport"], no_server[1]["use_reloader"]) == ("127.0.0.1:8123", False)

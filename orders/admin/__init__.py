@@ -8,6 +8,6 @@ The changelist runs a constant number of queries (account joined, trackings pref
 
 from django.contrib import admin
 
-from orders.admin import accounts, login, orders, records, trackings  # noqa: F401  (registers the admins)
+from orders.admin import accounts, login, notifications, orders, records, trackings  # noqa: F401  (registers the admins)
 
 login.install(admin.site)

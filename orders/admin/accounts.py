@@ -12,6 +12,7 @@ from django.utils.translation import ngettext
 from orders.admin.common import (
     HTTPS_URLS,
 )
+from orders.admin.notifications import NotificationSettingsInline
 from orders.carriers import base as carrier_base
 from orders.models import (
     Account,
@@ -102,7 +103,7 @@ class AccountAdmin(admin.ModelAdmin):
     formfield_overrides = HTTPS_URLS
     readonly_fields = ("webhook_secret", "created_at")
     actions = ("rotate_webhook_secret",)
-    inlines = (CarrierCredentialInline, StateMessageInline)
+    inlines = (NotificationSettingsInline, CarrierCredentialInline, StateMessageInline)
     fieldsets = (
         (None, {"fields": ("name", "slug", "default_language")}),
         (_("Local formats"), {"fields": ("locale", "time_zone", "order_number_prefix")}),

@@ -27,6 +27,7 @@ from orders.admin.common import (
     render_timeline,
 )
 from orders.admin.erasure import erase_personal_data
+from orders.admin.notifications import EmailNotificationInline
 from orders.lifecycle import TransitionError
 from orders.models import (
     Checkpoint,
@@ -109,7 +110,7 @@ class OrderAdmin(admin.ModelAdmin):
     show_full_result_count = False
     paginator = CappedCountPaginator
     list_per_page = 50  # rendering the rows, not the query, is most of a page's time
-    inlines = (LineItemInline, TrackingInline)
+    inlines = (LineItemInline, TrackingInline, EmailNotificationInline)
     actions = (
         "revoke_signed_links",
         "mark_processing",

@@ -10,6 +10,7 @@ from django.utils.autoreload import DJANGO_AUTORELOAD_ENV
 
 from orders.carriers.sandbox import demo as demo_carriers
 from orders.models import Order
+from orders.notifications import demo as demo_notifications
 
 DEMO_USERNAME = "admin"
 DEMO_PASSWORD = "admin"  # noqa: S105 - printed to the user on purpose; demo only, see the warning
@@ -57,9 +58,14 @@ class Command(BaseCommand):
             self.prepare(addrport, verbosity=options["verbosity"])
         if serving:  # the process that serves the site also runs the sandbox carriers and polls
             sandbox = demo_carriers.start()
+            outgoing = demo_notifications.start()
             self.stdout.write(
                 f"Sandbox carriers at {sandbox}: the live demo orders (NW-1101 to NW-1104) get a new "
                 "carrier scan every minute; their pages and widgets follow."
+            )
+            self.stdout.write(
+                f"Status emails about them are written to {outgoing['mail']}; signed webhooks go to a "
+                f"demo receiver at {outgoing['receiver']} (Admin → Webhook deliveries shows the log)."
             )
         self.stdout.flush()  # before runserver takes over, also when output goes to a pipe or file
         call_command("runserver", addrport, use_reloader=not noreload)

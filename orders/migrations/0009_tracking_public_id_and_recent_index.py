@@ -17,7 +17,7 @@ def fill_public_ids(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("orders", "0007_shopper_locale_problem_texts_eta_history"),
+        ("orders", "0008_notifications_outbox_and_webhooks"),
     ]
 
     operations = [
