@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from orders.lookup import LookupInvalid
 from orders.models import Account
+from orders.outages import CONNECTION_ERRORS
 
 
 def host_account(request: HttpRequest) -> Account | None:
@@ -70,4 +71,13 @@ def brand_context(request: HttpRequest) -> dict:
     """Template context processor: `account` for pages whose view does not name one (404s)."""
     if request.path.startswith("/admin/"):
         return {}
-    return {"account": SimpleLazyObject(lambda: page_account(request))}
+    return {"account": SimpleLazyObject(lambda: _page_account_if_reachable(request))}
+
+
+def _page_account_if_reachable(request: HttpRequest):
+    """The page's account, or None while the database is away: the 503 page renders unbranded
+    instead of failing again (a 500) on its own brand lookup."""
+    try:
+        return page_account(request)
+    except CONNECTION_ERRORS:
+        return None
