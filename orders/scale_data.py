@@ -134,6 +134,7 @@ def _tracking_sql(plan: Plan, first_order: int) -> dict[str, str]:
         "order": f"{first_order} + {i}",
         "carrier": "(ARRAY['ups','fedex','usps','dhl','amazon'])[1 + t % 5]",
         "tracking_number": numbers,
+        "public_id": f"'trk_{plan.tag}' || lpad(t::text, 10, '0')",
         "status": status,
         "step": f"CASE WHEN NOT {recent} THEN 5 WHEN t % 53 = 0 THEN 4 ELSE 3 END",
         "estimated_delivery_date": f"{ordered}::date + {ETA_DAYS}",

@@ -52,8 +52,10 @@ def test_generates_orders_shipments_and_checkpoints_that_lookups_find():
         plan.tracking_number(447),
         plan.tracking_number(448),
     ]
-    limited = lookup.resolve({"tracking_number": plan.tracking_number(5)})
-    assert limited.access == "limited" and limited.order.order_number == plan.order_number(3)
+    # A recent shipment: lookups by number only consider the last TRACKING_LOOKUP_DAYS.
+    limited = lookup.resolve({"tracking_number": plan.tracking_number(447)})
+    assert limited.access == "limited" and limited.order.order_number == plan.order_number(298)
+    assert lookup.resolve({"tracking_number": plan.tracking_number(5)}).access == "none"  # years old
     # Every shipment has its four events, and its status follows them (old ones delivered).
     oldest = Tracking.objects.get(tracking_number=plan.tracking_number(0))
     assert oldest.status == "delivered" and oldest.checkpoints.count() == 4
