@@ -17,7 +17,9 @@ from orders.carriers.sandbox import SandboxCarrierServer, serve
 from .conftest import make_order, ship
 
 ROOT = Path(__file__).resolve().parent.parent
-BROKER = os.environ.get("TEST_CELERY_BROKER_URL", "redis://127.0.0.1:6379/13")
+BROKER = os.environ.get("TEST_CELERY_BROKER_URL") or (
+    os.environ.get("TEST_REDIS_SERVER", "redis://127.0.0.1:6379").rstrip("/") + "/13"
+)
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
