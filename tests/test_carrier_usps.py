@@ -127,6 +127,28 @@ def test_notice_left_is_a_failed_attempt_with_next_expected_day():
     assert update.estimated_delivery == DeliveryWindow(start_date=date(2024, 4, 6))
 
 
+@pytest.mark.parametrize(
+    ("code", "event_type", "status"),
+    [
+        ("30", "Delivery Attempted - No Access to Delivery Location", "failed_attempt"),
+        ("54", "Notice Left (Receptacle Full/Item Oversized)", "failed_attempt"),
+        ("25", "Addressee Unknown", "returned"),
+        ("31", "Unclaimed/Being Returned to Sender", "returned"),
+        ("71", "Rescheduled to Next Delivery Day", "in_transit"),
+    ],
+)
+def test_attempt_and_return_to_sender_codes_tell_the_shopper_what_happened(code, event_type, status, caplog):
+    """An attempt the shopper can act on, or a parcel going back, never reads "in transit"."""
+    answer = fixture("notice_left.json")
+    answer["trackingEvents"][0].update(eventCode=code, eventType=event_type)
+    with caplog.at_level(logging.WARNING, logger="orders.carriers"):
+        update = usps.parse(answer, "9400111899223818218407")
+
+    assert update.checkpoints[0].status == status
+    assert update.status == status
+    assert f"'{code}'" not in caplog.text  # a known code, not the unknown-code fallback
+
+
 def test_time_without_date_uses_gmt_or_is_skipped_and_logged(caplog):
     with caplog.at_level(logging.WARNING, logger="orders.carriers"):
         update = usps.parse(fixture("time_only_2023.json"), "9405511899223197428490")

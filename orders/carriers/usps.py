@@ -41,33 +41,43 @@ from orders.carriers.base import (
 
 PRODUCTION_URL = "https://apis.usps.com"
 
-# USPS event codes (Publication 199, appendix "USPS Domestic Tracking Scan Events") and, as a
+# USPS event codes (Publication 199, appendix "USPS Domestic Tracking Scan Events"; the
+# return-to-sender and notice-left groups as USPS Web Tools lists them) and, as a
 # fallback for answers without events, the item's ``statusCategory``. Most specific first: the
 # event code decides; the category only when there is no event.
 STATUS_MAP: dict[str, str] = {
     # pre-shipment
-    "MA": "info_received",  # Pre-Shipment Info Sent to USPS
+    "MA": "info_received",  # Manifest Acknowledgement / Pre-Shipment Info Sent to USPS
     "GX": "info_received",  # Shipping Label Created, USPS Awaiting Item
     # moving
     "03": "in_transit",  # USPS in possession of item / Accepted
     "06": "in_transit",  # Forwarded
-    "07": "in_transit",  # Arrived at Post Office
-    "10": "in_transit",  # Arrived at USPS Regional Origin Facility / Processed
+    "07": "in_transit",  # Arrival at Unit / Arrived at Post Office
+    "10": "in_transit",  # Processed / Arrived at USPS Regional Origin Facility
+    "19": "in_transit",  # DC eVS Arrive
+    "41": "in_transit",  # Received at Opening Unit
+    "42": "in_transit",  # USPS Handoff to Shipping Partner
+    "71": "in_transit",  # Rescheduled to Next Delivery Day
+    "80": "in_transit",  # Picked Up by Shipping Partner
+    "81": "in_transit",  # Arrived Shipping Partner Facility
+    "82": "in_transit",  # Departed Shipping Partner Facility
     "A1": "in_transit",  # Arrived at USPS Regional Facility
     "T1": "in_transit",  # Departed USPS Regional Facility
     "TL": "in_transit",  # In Transit to Next Facility
+    "EF": "in_transit",  # Departed Sort Facility
     "SF": "in_transit",  # Departed Post Office
-    "PC": "in_transit",  # Sorting Complete
+    "PC": "in_transit",  # Sorting / Processing Complete
     "OF": "out_for_delivery",  # Out for Delivery
     # delivery attempts
-    "02": "failed_attempt",  # Notice Left
+    "02": "failed_attempt",  # Attempted / Notice Left
+    "30": "failed_attempt",  # Delivery Attempted - No Access to Delivery Location
     "51": "failed_attempt",  # Business Closed
-    "52": "failed_attempt",  # Notice Left - Receptacle Full
+    "52": "failed_attempt",  # Notice Left
     "53": "failed_attempt",  # Receptacle Blocked
-    "54": "failed_attempt",  # No Access to Delivery Location
-    "55": "failed_attempt",  # Notice Left - Receptacle Full / Item Oversized
-    "56": "failed_attempt",  # Notice Left - No Secure Location Available
-    "57": "failed_attempt",  # Notice Left - No Authorized Recipient Available
+    "54": "failed_attempt",  # Receptacle Full / Item Oversized
+    "55": "failed_attempt",  # No Secure Location Available
+    "56": "failed_attempt",  # No Authorized Recipient Available
+    "57": "failed_attempt",  # Notice Left (a later variant of the above)
     # held for the recipient
     "14": "available_for_pickup",  # Arrival at Pickup Point
     "16": "available_for_pickup",  # Available for Pickup
@@ -76,18 +86,20 @@ STATUS_MAP: dict[str, str] = {
     "05": "exception",  # Undeliverable as Addressed
     "08": "exception",  # Missent
     "11": "exception",  # Dead Letter
-    "21": "exception",  # No Such Number
-    "22": "exception",  # Insufficient Address
-    "23": "exception",  # Moved, Left No Address
-    "24": "exception",  # Forward Expired
-    "25": "exception",  # Addressee Unknown
-    "26": "exception",  # Vacant
-    "27": "exception",  # Unclaimed
-    "28": "exception",  # Deceased
-    # on the way back
+    "15": "exception",  # Mis-shipped
+    # Return to Sender, with its reason: the parcel is on its way back
     "09": "returned",  # Return to Sender
-    "29": "returned",  # Return to Sender - Not Picked Up
-    "31": "returned",  # Return to Sender - Processed
+    "21": "returned",  # No Such Number
+    "22": "returned",  # Insufficient Address
+    "23": "returned",  # Moved, Left No Address
+    "24": "returned",  # Forward Expired
+    "25": "returned",  # Addressee Unknown
+    "26": "returned",  # Vacant
+    "27": "returned",  # Unclaimed
+    "28": "returned",  # Deceased
+    "29": "returned",  # Return to Sender - Other
+    "31": "returned",  # Return to Sender - Not Picked Up
+    "44": "returned",  # Customer Recall
     # delivered
     "01": "delivered",  # Delivered
     "17": "delivered",  # Picked Up by Agent
