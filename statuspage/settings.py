@@ -295,6 +295,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     "dispatch-carrier-polls": {"task": "orders.carriers.tasks.dispatch_polls", "schedule": 60.0},
     "sweep-notifications": {"task": "orders.notifications.tasks.sweep", "schedule": 60.0},
+    "purge-expired": {"task": "orders.privacy.tasks.purge_expired", "schedule": 24 * 3600.0},
 }
 
 # --- Notifications: shopper status emails and merchant webhooks (orders/notifications/) ----------

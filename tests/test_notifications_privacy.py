@@ -58,3 +58,18 @@ def test_purge_expired_removes_old_notification_logs(notified):
     result = purge_expired()
     assert result["status_emails"] == 1 and result["webhook_deliveries"] == 1
     assert not EmailNotification.objects.exists() and not WebhookDelivery.objects.exists()
+
+
+def test_beat_purges_expired_records_daily(notified, settings):
+    """The task beat names exists and purges (eagerly here, as without a broker)."""
+    from statuspage.celery import app
+
+    entry = settings.CELERY_BEAT_SCHEDULE["purge-expired"]
+    assert entry["schedule"] == 24 * 3600
+    app.loader.import_default_modules()
+    WebhookDelivery.objects.update(created_at=timezone.now() - timedelta(days=91))
+
+    app.tasks[entry["task"]].delay()
+
+    assert not WebhookDelivery.objects.exists()
+    assert EmailNotification.objects.exists()  # not yet past retention

@@ -1,6 +1,6 @@
 """Retention: raw webhook payloads and idempotency records are kept `RETENTION_DAYS` (default 90),
-long enough for any retry or investigation, then purged. The lead schedules `purge_expired` (Celery
-beat); `manage.py purge_expired` runs it by hand or from cron.
+long enough for any retry or investigation, then purged. Celery beat runs `purge_expired` daily
+(orders.privacy.tasks); `manage.py purge_expired` runs it by hand or from cron.
 
 Webhook events keep their row (id, type, outcome, times: repeats still answer "duplicate" and
 counts stay right) and lose their payload; idempotency records are deleted. Places registered in
