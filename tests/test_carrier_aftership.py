@@ -4,10 +4,8 @@ against scripted transports for failures."""
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import UTC, date, datetime, time, timedelta
-from pathlib import Path
 
 import httpx
 import pytest
@@ -17,48 +15,31 @@ from orders.carriers.base import (
     AuthFailed,
     BadResponse,
     CarrierUnavailable,
-    Credentials,
     DeliveryWindow,
     NotConfigured,
     RateLimited,
-    forget_tokens,
 )
-from orders.carriers.sandbox import SandboxCarrierServer
+from tests import carrier_kit
 
-FIXTURES = Path(__file__).parent / "fixtures" / "carriers" / "aftership"
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 AMAZON = "TBA304958271000"
 
 
-def fixture(name: str) -> dict:
-    return json.loads((FIXTURES / name).read_text())
-
-
-@pytest.fixture(autouse=True)
-def _no_cached_tokens():
-    forget_tokens()
-    yield
-    forget_tokens()
-
-
-@pytest.fixture
-def sandbox():
-    return SandboxCarrierServer(clock=lambda: NOW)
+fixture = carrier_kit.fixtures("aftership")
+sandbox = carrier_kit.sandbox_at(NOW)
+_fresh_tokens = carrier_kit.fresh_tokens
 
 
 def sandbox_client(server, api_key: str = "as-key", slug: str = "amazon") -> aftership.Client:
-    return aftership.Client(
-        Credentials(base_url="http://sandbox.test/aftership", api_key=api_key),
-        transport=httpx.WSGITransport(app=server),
-        slug=slug,
-    )
+    transport = carrier_kit.sandbox_transport(server)
+    base_url = f"{carrier_kit.SANDBOX_URL}/aftership"
+    return carrier_kit.client(aftership, transport, base_url, api_key=api_key, options={"slug": slug})
 
 
 def scripted_client(handler, slug: str = "amazon") -> aftership.Client:
-    return aftership.Client(
-        Credentials(base_url="https://api.aftership.test", api_key="as-key"),
-        transport=httpx.MockTransport(handler),
-        slug=slug,
+    transport = httpx.MockTransport(handler)
+    return carrier_kit.client(
+        aftership, transport, "https://api.aftership.test", api_key="as-key", options={"slug": slug}
     )
 
 

@@ -3,10 +3,8 @@ the sandbox DHL (in-process) and against scripted transports for failures."""
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import UTC, date, datetime, time, timedelta
-from pathlib import Path
 
 import httpx
 import pytest
@@ -20,17 +18,16 @@ from orders.carriers.base import (
     DeliveryWindow,
     NotConfigured,
     RateLimited,
-    forget_tokens,
 )
-from orders.carriers.sandbox import SandboxCarrierServer
 from orders.carriers.sandbox.route import number_seed
+from tests import carrier_kit
 
-FIXTURES = Path(__file__).parent / "fixtures" / "carriers" / "dhl"
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 
 
-def fixture(name: str) -> dict:
-    return json.loads((FIXTURES / name).read_text())
+fixture = carrier_kit.fixtures("dhl")
+sandbox = carrier_kit.sandbox_at(NOW)
+_fresh_tokens = carrier_kit.fresh_tokens
 
 
 def number_with_decoy(wanted: bool) -> str:
@@ -40,31 +37,15 @@ def number_with_decoy(wanted: bool) -> str:
     )
 
 
-@pytest.fixture(autouse=True)
-def _no_cached_tokens():
-    forget_tokens()
-    yield
-    forget_tokens()
-
-
-@pytest.fixture
-def sandbox():
-    return SandboxCarrierServer(clock=lambda: NOW)
-
-
 def sandbox_client(server, api_key: str = "dhl-key", **options) -> dhl.Client:
-    return dhl.Client(
-        Credentials(base_url="http://sandbox.test/dhl", api_key=api_key),
-        transport=httpx.WSGITransport(app=server),
-        **options,
+    transport = carrier_kit.sandbox_transport(server)
+    return carrier_kit.client(
+        dhl, transport, f"{carrier_kit.SANDBOX_URL}/dhl", api_key=api_key, options=options
     )
 
 
 def scripted_client(handler) -> dhl.Client:
-    return dhl.Client(
-        Credentials(base_url="https://api-eu.dhl.test", api_key="dhl-key"),
-        transport=httpx.MockTransport(handler),
-    )
+    return carrier_kit.client(dhl, httpx.MockTransport(handler), "https://api-eu.dhl.test", api_key="dhl-key")
 
 
 # --- parser on documented answers ---------------------------------------------------------------

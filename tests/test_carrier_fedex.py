@@ -9,7 +9,6 @@ import logging
 import time
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
-from pathlib import Path
 from urllib.parse import parse_qs
 
 import httpx
@@ -20,58 +19,35 @@ from orders.carriers.base import (
     AuthFailed,
     BadResponse,
     CarrierUnavailable,
-    Credentials,
     DeliveryWindow,
     RateLimited,
-    forget_tokens,
 )
-from orders.carriers.sandbox import SandboxCarrierServer
 from orders.carriers.sandbox.route import SCENARIOS, scenario_for
+from tests import carrier_kit
 
-FIXTURES = Path(__file__).parent / "fixtures" / "carriers" / "fedex"
 NOW = datetime(2026, 3, 10, 18, 0, tzinfo=UTC)
 NUMBER = "123456789012"
 
 
-def fixture(name: str):
-    return json.loads((FIXTURES / name).read_text())
-
-
-@pytest.fixture(autouse=True)
-def _no_cached_tokens():
-    forget_tokens()
-    yield
-    forget_tokens()
-
-
-@pytest.fixture
-def sandbox():
-    return SandboxCarrierServer(clock=lambda: NOW)
+fixture = carrier_kit.fixtures("fedex")
+sandbox = carrier_kit.sandbox_at(NOW)
+_fresh_tokens = carrier_kit.fresh_tokens
 
 
 def sandbox_client(server, **credentials) -> fedex.Client:
-    credentials = {
-        "base_url": "http://sandbox.test/fedex",
-        "client_id": "id",
-        "client_secret": "secret",
-    } | credentials
-    return fedex.Client(Credentials(**credentials), transport=httpx.WSGITransport(app=server))
+    credentials = {"client_id": "id", "client_secret": "secret"} | credentials
+    transport = carrier_kit.sandbox_transport(server)
+    return carrier_kit.client(fedex, transport, f"{carrier_kit.SANDBOX_URL}/fedex", **credentials)
 
 
 def mock_client(handler) -> fedex.Client:
-    credentials = Credentials(base_url="https://fedex.test", client_id="id", client_secret="secret")
-    return fedex.Client(credentials, transport=httpx.MockTransport(handler))
+    transport = httpx.MockTransport(handler)
+    return carrier_kit.client(fedex, transport, "https://fedex.test", client_id="id", client_secret="secret")
 
 
 def token_or(answer):
     """A MockTransport handler: tokens are granted, track requests get ``answer(request)``."""
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        if request.url.path == "/oauth/token":
-            return httpx.Response(200, json=fixture("token.json"))
-        return answer(request)
-
-    return handler
+    return carrier_kit.granting_tokens("/oauth/token", lambda: fixture("token.json"), answer)
 
 
 def numbers(count: int) -> list[str]:

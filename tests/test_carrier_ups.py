@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import base64
 import email.utils
-import json
 import logging
 import time
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
-from pathlib import Path
 from urllib.parse import parse_qs
 
 import httpx
@@ -21,58 +19,35 @@ from orders.carriers.base import (
     AuthFailed,
     BadResponse,
     CarrierUnavailable,
-    Credentials,
     DeliveryWindow,
     RateLimited,
-    forget_tokens,
 )
-from orders.carriers.sandbox import SandboxCarrierServer
 from orders.carriers.sandbox.route import SCENARIOS, scenario_for
+from tests import carrier_kit
 
-FIXTURES = Path(__file__).parent / "fixtures" / "carriers" / "ups"
 NOW = datetime(2026, 3, 10, 18, 0, tzinfo=UTC)
 NUMBER = "1Z023E2X0214323462"
 
 
-def fixture(name: str):
-    return json.loads((FIXTURES / name).read_text())
-
-
-@pytest.fixture(autouse=True)
-def _no_cached_tokens():
-    forget_tokens()
-    yield
-    forget_tokens()
-
-
-@pytest.fixture
-def sandbox():
-    return SandboxCarrierServer(clock=lambda: NOW)
+fixture = carrier_kit.fixtures("ups")
+sandbox = carrier_kit.sandbox_at(NOW)
+_fresh_tokens = carrier_kit.fresh_tokens
 
 
 def sandbox_client(server, **credentials) -> ups.Client:
-    credentials = {
-        "base_url": "http://sandbox.test/ups",
-        "client_id": "id",
-        "client_secret": "secret",
-    } | credentials
-    return ups.Client(Credentials(**credentials), transport=httpx.WSGITransport(app=server))
+    credentials = {"client_id": "id", "client_secret": "secret"} | credentials
+    transport = carrier_kit.sandbox_transport(server)
+    return carrier_kit.client(ups, transport, f"{carrier_kit.SANDBOX_URL}/ups", **credentials)
 
 
 def mock_client(handler) -> ups.Client:
-    credentials = Credentials(base_url="https://ups.test", client_id="id", client_secret="secret")
-    return ups.Client(credentials, transport=httpx.MockTransport(handler))
+    transport = httpx.MockTransport(handler)
+    return carrier_kit.client(ups, transport, "https://ups.test", client_id="id", client_secret="secret")
 
 
 def token_or(answer):
     """A MockTransport handler: tokens are granted, track requests get ``answer(request)``."""
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        if request.url.path == "/security/v1/oauth/token":
-            return httpx.Response(200, json=fixture("token.json"))
-        return answer(request)
-
-    return handler
+    return carrier_kit.granting_tokens("/security/v1/oauth/token", lambda: fixture("token.json"), answer)
 
 
 def number_with_scenario(scenario: str, prefix: str = "1ZSANDBOX") -> str:

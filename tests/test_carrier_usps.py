@@ -4,10 +4,8 @@ USPS (in-process) and against scripted transports for token caching, refresh and
 from __future__ import annotations
 
 import copy
-import json
 import logging
 from datetime import UTC, date, datetime, time, timedelta
-from pathlib import Path
 from urllib.parse import parse_qs
 
 import httpx
@@ -18,46 +16,31 @@ from orders.carriers.base import (
     AuthFailed,
     BadResponse,
     CarrierUnavailable,
-    Credentials,
     DeliveryWindow,
     RateLimited,
-    forget_tokens,
 )
-from orders.carriers.sandbox import SandboxCarrierServer
+from tests import carrier_kit
 
-FIXTURES = Path(__file__).parent / "fixtures" / "carriers" / "usps"
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 NUMBER = "9400109104250532908587"
 
 
-def fixture(name: str) -> dict:
-    return json.loads((FIXTURES / name).read_text())
+fixture = carrier_kit.fixtures("usps")
+sandbox = carrier_kit.sandbox_at(NOW)
+_fresh_tokens = carrier_kit.fresh_tokens
 
 
-@pytest.fixture(autouse=True)
-def _no_cached_tokens():
-    forget_tokens()
-    yield
-    forget_tokens()
-
-
-@pytest.fixture
-def sandbox():
-    return SandboxCarrierServer(clock=lambda: NOW)
+APP = {"client_id": "app-id", "client_secret": "app-secret"}
 
 
 def sandbox_client(server, **credentials) -> usps.Client:
-    creds = {"client_id": "app-id", "client_secret": "app-secret"} | credentials
-    return usps.Client(
-        Credentials(base_url="http://sandbox.test/usps", **creds), transport=httpx.WSGITransport(app=server)
-    )
+    transport = carrier_kit.sandbox_transport(server)
+    return carrier_kit.client(usps, transport, f"{carrier_kit.SANDBOX_URL}/usps", **(APP | credentials))
 
 
 def scripted_client(handler, **credentials) -> usps.Client:
-    creds = {"client_id": "app-id", "client_secret": "app-secret"} | credentials
-    return usps.Client(
-        Credentials(base_url="https://apis.usps.test", **creds), transport=httpx.MockTransport(handler)
-    )
+    transport = httpx.MockTransport(handler)
+    return carrier_kit.client(usps, transport, "https://apis.usps.test", **(APP | credentials))
 
 
 # --- parser on documented answers ---------------------------------------------------------------
