@@ -5,6 +5,7 @@ against scripted transports for failures."""
 from __future__ import annotations
 
 import logging
+import time as clock
 from datetime import UTC, date, datetime, time, timedelta
 
 import httpx
@@ -200,6 +201,24 @@ def test_rate_limit_carries_retry_after(sandbox):
         sandbox_client(sandbox).track([AMAZON])
 
     assert raised.value.retry_after == 7
+
+
+def test_rate_limit_without_retry_after_waits_until_the_window_resets():
+    """AfterShip's 429 may carry only X-RateLimit-Reset, the unix time its window ends."""
+    reset = int(clock.time()) + 42
+
+    def handler(request):
+        meta = {
+            "code": 429,
+            "type": "TooManyRequests",
+            "message": "You have exceeded the API call rate limit.",
+        }
+        return httpx.Response(429, headers={"X-RateLimit-Reset": str(reset)}, json={"meta": meta, "data": {}})
+
+    with pytest.raises(RateLimited) as raised:
+        scripted_client(handler).track([AMAZON])
+
+    assert 40 <= raised.value.retry_after <= 42
 
 
 def test_server_error_is_carrier_unavailable(sandbox):

@@ -17,6 +17,7 @@ is "not found". ``checkpoint_time`` is the checkpoint's local time, with an offs
 
 from __future__ import annotations
 
+import time as clock
 from dataclasses import dataclass
 from datetime import date, time
 
@@ -222,6 +223,17 @@ class Client(CarrierClient):
     code = "aftership"
     batch_size = 1
     uses_oauth = False
+
+    def retry_after(self, response) -> float | None:
+        """AfterShip's Tracking API announces the end of its window in ``X-RateLimit-Reset`` (a unix
+        time); ``Retry-After`` is not always sent with its 429."""
+        given = super().retry_after(response)
+        if given is not None:
+            return given
+        reset = (response.headers.get("X-RateLimit-Reset") or "").strip()
+        if not (reset.isascii() and reset.isdigit()):
+            return None
+        return max(0.0, float(reset) - clock.time())
 
     @property
     def _headers(self) -> dict:

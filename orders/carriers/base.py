@@ -259,17 +259,19 @@ class CarrierClient:
             raise CarrierUnavailable(f"{self.code}: {type(exc).__name__}") from exc
         if response.status_code == 429:
             raise RateLimited(
-                f"{self.code}: rate limited",
-                retry_after=retry_after_seconds(response.headers.get("Retry-After")),
-                status_code=429,
+                f"{self.code}: rate limited", retry_after=self.retry_after(response), status_code=429
             )
         if response.status_code >= 500:
             raise CarrierUnavailable(
                 f"{self.code}: HTTP {response.status_code}",
-                retry_after=retry_after_seconds(response.headers.get("Retry-After")),
+                retry_after=self.retry_after(response),
                 status_code=response.status_code,
             )
         return response
+
+    def retry_after(self, response: httpx.Response) -> float | None:
+        """How long the carrier asked us to wait; carriers with their own header override this."""
+        return retry_after_seconds(response.headers.get("Retry-After"))
 
     def request(self, method: str, url: str, *, headers: dict | None = None, **kwargs) -> httpx.Response:
         headers = dict(headers or {})
