@@ -65,11 +65,18 @@ def manage(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
 
 
 @contextmanager
-def gunicorn(env: dict[str, str], workers: int):
+def gunicorn(
+    env: dict[str, str],
+    workers: int,
+    app: str = "statuspage.wsgi:application",
+    config: str = "gunicorn.conf.py",
+):
+    """gunicorn serving `app` (bench/_site_wsgi.py adds the honest baseline to the site) with
+    `config` (production's by default; bench/_gunicorn.conf.py: the same without access log)."""
     port = free_port()
     process = subprocess.Popen(
-        [str(GUNICORN), "--workers", str(workers), "--bind", f"127.0.0.1:{port}", "--log-level", "warning",
-         "statuspage.wsgi:application"],
+        [str(GUNICORN), "--config", config, "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
+         "--log-level", "warning", app],
         env=env,
         cwd=ROOT,
     )  # fmt: skip

@@ -14,7 +14,7 @@
 It also reuses one redis-py client per connection pool: Django's `RedisCacheClient.get_client()`
 builds a new `redis.Redis` for every operation, which with redis-py 5 and later rebuilds its
 table of response callbacks each time (~120 µs, several times the round trip to Redis itself;
-bench/widget_throughput.py).
+bench/shopper_throughput.py).
 """
 
 from __future__ import annotations
