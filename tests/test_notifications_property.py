@@ -34,7 +34,7 @@ def apply_committing(account, events, capture) -> None:
             webhooks.process(account=account, source=source, payload=payload)
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_shuffled_and_repeated_events_send_each_notification_once(
     account, django_capture_on_commit_callbacks, data
