@@ -2,17 +2,27 @@
 
 A key looks like `sk_1a2b3c4d_<43 random characters>`. The `sk_1a2b3c4d` part is the prefix the
 admin shows so staff can tell keys apart; the random tail carries 256 bits, so a plain SHA-256 is
-the right hash (no need for a slow password hash) and the lookup is a unique-index hit, cached
-for a minute (see CACHE_SECONDS).
+the right hash (no need for a slow password hash) and the lookup is a unique-index hit.
+
+A verified key is remembered twice, so a storefront polling the info API costs no query and, most
+of the time, no cache round trip for its key: in the shared cache for CACHE_SECONDS, and in each
+process, which confirms its copy against the shared cache at most every CACHE_RECHECK_SECONDS
+(the bound that revoked links and changed answers already have; default 1 s). Revoking or
+deleting a key removes both, so it stops at once in the process that did it and within
+CACHE_RECHECK_SECONDS in every other worker; only if the shared cache could not be told (Redis
+away while the key was revoked) may it take up to CACHE_SECONDS. Without Redis (the per-process
+local-memory cache) other workers learn it within CACHE_SECONDS.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -23,10 +33,9 @@ KEY_PREFIX = "sk_"
 MAX_KEY_LENGTH = 200
 # last_used_at is informational: refresh it at most this often instead of writing on every call.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
-# A verified key is remembered in the cache this long, sparing a database query per request.
-# Revoking deletes the entry, so with a shared cache (Redis) it takes effect at once; with the
-# per-process local-memory cache, other workers may accept the key for up to this long.
+# A verified key is remembered in the shared cache this long, sparing a database query per request.
 CACHE_SECONDS = 60
+LOCAL_KEYS = 1024  # verified keys remembered per process (only real keys ever get in)
 
 
 @dataclass(frozen=True)
@@ -60,18 +69,24 @@ def verify(raw: str) -> ApiKey | None:
     if not raw or len(raw) > MAX_KEY_LENGTH or not raw.startswith(KEY_PREFIX):
         return None
     digest = hash_key(raw)
+    now = time.monotonic()
+    remembered = _local.get(digest)
+    if remembered is not None and now - remembered[1] < settings.CACHE_RECHECK_SECONDS:
+        return remembered[0]
     api_key = cache.get(_cache_key(digest))
     if api_key is not None:
+        _remember_locally(digest, api_key, now)
         return api_key
     try:  # a unique-index hit; .get() spares the ORDER BY that .first() would add
         api_key = ApiKey.objects.select_related("account").get(key_hash=digest, revoked_at__isnull=True)
     except ApiKey.DoesNotExist:
         return None
-    now = timezone.now()
-    if api_key.last_used_at is None or now - api_key.last_used_at > LAST_USED_RESOLUTION:
-        ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
-        api_key.last_used_at = now
+    used_at = timezone.now()
+    if api_key.last_used_at is None or used_at - api_key.last_used_at > LAST_USED_RESOLUTION:
+        ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=used_at)
+        api_key.last_used_at = used_at
     cache.set(_cache_key(digest), api_key, CACHE_SECONDS)
+    _remember_locally(digest, api_key, now)
     return api_key
 
 
@@ -79,8 +94,19 @@ def _cache_key(digest: str) -> str:
     return f"apikey:{digest}"
 
 
+# digest → (key, when this process last confirmed it against the shared cache or the database)
+_local: dict[str, tuple[ApiKey, float]] = {}
+
+
+def _remember_locally(digest: str, api_key: ApiKey, confirmed_at: float) -> None:
+    if len(_local) >= LOCAL_KEYS and digest not in _local:
+        _local.clear()  # more keys in use than expected: start over rather than grow
+    _local[digest] = (api_key, confirmed_at)
+
+
 def forget(api_key: ApiKey) -> None:
     """Stop accepting a deleted key at once (its account was deleted, say)."""
+    _local.pop(api_key.key_hash, None)
     cache.delete(_cache_key(api_key.key_hash))
 
 
@@ -88,5 +114,6 @@ def revoke(api_key: ApiKey) -> ApiKey:
     if api_key.revoked_at is None:
         api_key.revoked_at = timezone.now()
         api_key.save(update_fields=["revoked_at"])
+    _local.pop(api_key.key_hash, None)
     cache.delete(_cache_key(api_key.key_hash))
     return api_key

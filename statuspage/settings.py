@@ -66,6 +66,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "orders.fastlane.FastLaneMiddleware",  # the /v4/track/ answers take FAST_LANE_MIDDLEWARE instead
     "orders.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "orders.middleware.SecurityHeadersMiddleware",
@@ -80,6 +81,17 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "orders.middleware.RefuseUnreadableInputMiddleware",
     "orders.outages.DatabaseUnavailableMiddleware",  # innermost: sees the views' exceptions first
+]
+# The info API and the widget (GET, no session cookie) skip what they do not use: static files,
+# sessions, locale, CSRF, auth, messages and htmx (orders/fastlane.py). Same order as above.
+FAST_LANE_MIDDLEWARE = [
+    "orders.request_id.RequestIdMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "orders.middleware.SecurityHeadersMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "orders.middleware.RefuseUnreadableInputMiddleware",
+    "orders.outages.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "statuspage.urls"

@@ -19,10 +19,15 @@ from orders.models import ApiKey
 def _accept(request: HttpRequest, raw: str | None) -> ApiKey | None:
     api_key = apikeys.verify(raw or "")
     if api_key is not None:
-        # Fails open: a key is its own proof, and storefronts must keep working without Redis.
-        ratelimits.consume("api-key", [f"key:{api_key.pk}"], settings.API_KEY_RATE, fail_open=True)
-        request.api_key = api_key
+        admit(request, api_key)
     return api_key
+
+
+def admit(request: HttpRequest, api_key: ApiKey) -> None:
+    """Count the call against the key's rate (RateLimited past it) and bind the request to it."""
+    # Fails open: a key is its own proof, and storefronts must keep working without Redis.
+    ratelimits.consume("api-key", [f"key:{api_key.pk}"], settings.API_KEY_RATE, fail_open=True)
+    request.api_key = api_key
 
 
 class ApiKeyAuth(APIKeyHeader):
@@ -41,10 +46,11 @@ REQUIRED = [ApiKeyAuth(), BearerAuth()]
 
 
 def presented_key(request: HttpRequest) -> str:
-    raw = request.headers.get("X-API-Key", "")
+    # META rather than request.headers, which would copy every header of every polling request.
+    raw = request.META.get("HTTP_X_API_KEY", "")
     if raw:
         return raw
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    scheme, _, token = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
     return token.strip() if scheme.lower() == "bearer" else ""
 
 

@@ -17,7 +17,7 @@ from iso3166 import countries
 from ninja import Field, Query, Router, Schema
 from ninja.renderers import JSONRenderer
 
-from orders import lookup, presentation
+from orders import apikeys, lookup, presentation
 from orders.api import auth
 from orders.api.errors import ErrorOut, not_found, validation_error
 from orders.cache import answers as answer_cache
@@ -531,12 +531,9 @@ LINK_MESSAGES = {
 )
 def order_info(request: HttpRequest, response: HttpResponse, params: Query[InfoParams]):
     api_account = auth.optional_account(request)
-    key_id = str(request.api_key.pk) if api_account is not None else ""
-    cache_key = answer_cache.request_key("info", request, key_id, params=INFO_PARAMS)
+    cache_key = _answer_key(request, getattr(request, "api_key", None) if api_account else None)
     if (cached := answer_cache.fresh(cache_key)) is not None:
-        response = cached.response()
-        response.language_independent = True  # see orders.middleware.LocaleMiddleware
-        return response
+        return _served(cached)
     try:
         result = lookup.resolve(request.GET, request=request, api_account=api_account)
     except lookup.LookupInvalid as exc:
@@ -564,3 +561,40 @@ def order_info(request: HttpRequest, response: HttpResponse, params: Query[InfoP
         )
         answer_cache.remember(cache_key, cached, timeout=timeout)
     return answer
+
+
+def _answer_key(request: HttpRequest, api_key) -> str | None:
+    """An answer depends on the parameters and on the API key, if any (its account, its rate)."""
+    return answer_cache.request_key("info", request, str(api_key.pk) if api_key else "", params=INFO_PARAMS)
+
+
+def _served(cached: answer_cache.Answer) -> HttpResponse:
+    response = cached.response()
+    response.language_independent = True  # see orders.middleware.LocaleMiddleware
+    return response
+
+
+def remembered_answer(request: HttpRequest) -> HttpResponse | None:
+    """The answer kept for this very request, before django-ninja parses anything; None: ask
+    `order_info`.
+
+    A kept answer was built from these very parameters, so they were valid; the API key (if one
+    is sent) is checked and counted as the view would. Whatever is unusual — a wrong key, a key
+    past its rate, a failure — is left to the view, which answers it in the API's envelope
+    (nothing was counted then, so the view's own check counts the call once).
+    """
+    if request.method != "GET":
+        return None
+    try:
+        raw = auth.presented_key(request)
+        api_key = apikeys.verify(raw) if raw else None
+        if raw and api_key is None:
+            return None
+        cached = answer_cache.fresh(_answer_key(request, api_key))
+        if cached is None:
+            return None
+        if api_key is not None:
+            auth.admit(request, api_key)
+    except Exception:  # e.g. the database away for an unremembered key, or RateLimited
+        return None
+    return _served(cached)

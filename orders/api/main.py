@@ -7,9 +7,11 @@ import functools
 
 from django.http import HttpRequest, HttpResponseNotAllowed
 from django.urls import URLPattern
+from django.utils.decorators import decorator_from_middleware
 from ninja import NinjaAPI
 
 from orders.api import errors, info, openapi, orders, webhooks
+from orders.middleware import LocaleMiddleware
 
 
 class StatusApi(NinjaAPI):
@@ -59,14 +61,36 @@ def _enveloped_405(view):
     return wrapper
 
 
+def _remembered_first(view):
+    """The info API: a kept answer is served before django-ninja parses the request. Otherwise the
+    view answers, in the browser's language (its error messages are translated) even when the
+    fast lane (orders.fastlane) skipped LocaleMiddleware."""
+    in_request_language = decorator_from_middleware(LocaleMiddleware)(view)
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs):
+        remembered = info.remembered_answer(request)
+        if remembered is not None:
+            return remembered
+        if hasattr(request, "LANGUAGE_CODE"):  # LocaleMiddleware has run
+            return view(request, *args, **kwargs)
+        return in_request_language(request, *args, **kwargs)
+
+    return wrapper
+
+
 def urlpatterns() -> list:
     """The API's URL patterns for orders/urls.py (without django-ninja's "" root page)."""
     patterns, _app_name, _namespace = api.urls
     return [
-        URLPattern(p.pattern, _enveloped_405(p.callback), p.default_args, p.name)
+        URLPattern(p.pattern, _wrapped(p.name, _enveloped_405(p.callback)), p.default_args, p.name)
         for p in patterns
         if getattr(p, "name", None) != "api-root"
     ]
+
+
+def _wrapped(name: str | None, view):
+    return _remembered_first(view) if name == "info" else view
 
 
 def not_found(request: HttpRequest, path: str = ""):
