@@ -1,16 +1,14 @@
-"""Helpers shared by the API benchmarks: a fresh PostgreSQL database, a gunicorn on a free port
-on 127.0.0.1, and a keep-alive HTTP client. Traffic never leaves the loopback interface."""
+"""Helpers shared by the benchmarks: a fresh PostgreSQL database, the production settings, a
+gunicorn on a free port on 127.0.0.1 (load generation: bench/_throughput.py). Traffic never
+leaves the loopback interface."""
 
 from __future__ import annotations
 
 import http.client
 import os
-import re
-import shutil
 import socket
 import subprocess
 import sys
-import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -96,50 +94,3 @@ def gunicorn(
     finally:
         process.terminate()
         process.wait(timeout=30)
-
-
-def load(url: str, *, seconds: float, connections: int, headers: dict[str, str] | None = None) -> float:
-    """Requests per second against `url`: wrk when installed, else a Python keep-alive client."""
-    if shutil.which("wrk"):
-        return wrk(url, seconds=seconds, connections=connections, headers=headers)
-    return python_load(url, seconds=seconds, connections=connections, headers=headers)
-
-
-def wrk(url: str, *, seconds: float, connections: int, headers: dict[str, str] | None = None) -> float:
-    command = ["wrk", f"-t{min(2, connections)}", f"-c{connections}", f"-d{max(1, round(seconds))}s"]
-    for name, value in (headers or {}).items():
-        command += ["-H", f"{name}: {value}"]
-    output = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-    if errors:
-        raise RuntimeError(f"{url}: {errors[1]} error responses\n{output}")
-    return float(re.search(r"Requests/sec:\s+([\d.]+)", output)[1])
-
-
-def python_load(
-    url: str, *, seconds: float, connections: int, headers: dict[str, str] | None = None
-) -> float:
-    """Fallback load generator: one thread per connection. It may itself be the bottleneck."""
-    host_port, _, target = url.removeprefix("http://").partition("/")
-    host, _, port = host_port.partition(":")
-    counts = [0] * connections
-    deadline = time.monotonic() + seconds
-
-    def client(index: int) -> None:
-        while time.monotonic() < deadline:
-            connection = http.client.HTTPConnection(host, int(port or 80), timeout=10)
-            connection.request("GET", "/" + target, headers=headers or {})
-            response = connection.getresponse()
-            response.read()
-            connection.close()
-            if response.status != 200:
-                raise RuntimeError(f"{url}: status {response.status}")
-            counts[index] += 1
-
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(connections)]
-    started = time.monotonic()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return sum(counts) / (time.monotonic() - started)

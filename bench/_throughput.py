@@ -6,7 +6,8 @@ processes. Each repetition loads the baseline, then a scenario, then the baselin
 wrk for the same time and connections, so every scenario sits between two baseline measurements
 of its own repetition: its ratio is its rate over their mean, which shrugs off drift in the load
 of a shared machine. The figure quoted is the median ratio over the repetitions, with their
-spread (min–max).
+spread (min–max). Alongside: the gunicorn processes' CPU time per request (from /proc; without
+PostgreSQL's, Redis' and wrk's), which other work on the machine disturbs less than throughput.
 
 Every figure a benchmark wants in `bench/run`'s final summary is printed by `result_line`, on a
 line starting with MARKER.
@@ -21,10 +22,9 @@ import os
 import re
 import shutil
 import statistics
+import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import _server
 
 MARKER = "RESULT"
 SECONDS = float(os.environ.get("BENCH_SECONDS", "3"))
@@ -61,6 +61,22 @@ class Scenario:
 class Figures:
     rates: list[float] = field(default_factory=list)
     ratios: list[float] = field(default_factory=list)
+    cpu_ms: list[float] = field(default_factory=list)
+
+    def add(self, measured: Load, ratio: float | None = None) -> None:
+        self.rates.append(measured.rate)
+        if ratio is not None:
+            self.ratios.append(ratio)
+        if measured.cpu_ms is not None:
+            self.cpu_ms.append(measured.cpu_ms)
+
+    def cpu_text(self, baseline: Figures | None = None) -> str:
+        if not self.cpu_ms:
+            return ""
+        text = f"CPU {statistics.median(self.cpu_ms):.1f} ms/req"
+        if baseline is not None and baseline.cpu_ms:
+            text += f" ({statistics.median(self.cpu_ms) / statistics.median(baseline.cpu_ms):.1f}× baseline)"
+        return text
 
 
 def require_tools() -> None:
@@ -121,31 +137,83 @@ def check(port: int, scenario: Scenario) -> None:
         raise SystemExit(f"{scenario.name} ({scenario.path}): {', '.join(problems)}\n{excerpt}")
 
 
-def load(port: int, path: str, headers: dict[str, str] | None = None, seconds: float = SECONDS) -> float:
-    url = f"http://127.0.0.1:{port}{path}"
-    return _server.wrk(url, seconds=seconds, connections=CONNECTIONS, headers=headers)
+@dataclass
+class Load:
+    rate: float  # requests per second
+    cpu_ms: float | None  # the server processes' CPU time per request (not PostgreSQL's or Redis')
 
 
-def measure(port: int, scenarios: list[Scenario]) -> tuple[list[float], dict[str, Figures]]:
+def server_processes(port: int) -> list[int]:
+    """The gunicorn serving `port`: the process started with that address and its children."""
+    processes = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ")
+            ppid = int((entry / "stat").read_text().rpartition(")")[2].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        processes[int(entry.name)] = (ppid, cmdline)
+    masters = {
+        pid
+        for pid, (_, cmdline) in processes.items()
+        if b"gunicorn" in cmdline and f"127.0.0.1:{port}".encode() in cmdline
+    }
+    return sorted(masters | {pid for pid, (ppid, _) in processes.items() if ppid in masters})
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    ticks = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue  # a worker restarted meanwhile: its time is lost, so the figure errs low
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def wrk(url: str, *, seconds: float, headers: dict[str, str] | None = None) -> tuple[float, int, str]:
+    """Requests per second and requests made; fails on any 4xx or 5xx answer."""
+    command = ["wrk", f"-t{min(2, CONNECTIONS)}", f"-c{CONNECTIONS}", f"-d{max(1, round(seconds))}s"]
+    for name, value in (headers or {}).items():
+        command += ["-H", f"{name}: {value}"]
+    output = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    if errors:
+        raise SystemExit(f"{url}: {errors[1]} error responses\n{output}")
+    requests = int(re.search(r"(\d+) requests in", output)[1])
+    return float(re.search(r"Requests/sec:\s+([\d.]+)", output)[1]), requests, output
+
+
+def load(port: int, path: str, headers: dict[str, str] | None = None, seconds: float = SECONDS) -> Load:
+    pids = server_processes(port)
+    before = cpu_seconds(pids)
+    rate, requests, _ = wrk(f"http://127.0.0.1:{port}{path}", seconds=seconds, headers=headers)
+    cpu = cpu_seconds(pids) - before
+    return Load(rate, cpu * 1000 / requests if pids and requests else None)
+
+
+def measure(port: int, scenarios: list[Scenario]) -> tuple[Figures, dict[str, Figures]]:
     """Baseline, scenario, baseline, scenario, … REPS times; each scenario's ratio is its rate
     over the mean of the two baseline measurements around it."""
     for scenario in scenarios:
         check(port, scenario)
         load(port, scenario.path, scenario.headers, seconds=1)  # warm-up: both workers, caches
     load(port, BASELINE_PATH, seconds=1)
-    baselines: list[float] = []
+    baseline = Figures()
     figures = {scenario.name: Figures() for scenario in scenarios}
     for _ in range(REPS):
         before = load(port, BASELINE_PATH)
-        baselines.append(before)
+        baseline.add(before)
         for scenario in scenarios:
-            rate = load(port, scenario.path, scenario.headers)
+            measured = load(port, scenario.path, scenario.headers)
             after = load(port, BASELINE_PATH)
-            baselines.append(after)
-            figures[scenario.name].rates.append(rate)
-            figures[scenario.name].ratios.append(rate / ((before + after) / 2))
+            baseline.add(after)
+            figures[scenario.name].add(measured, ratio=measured.rate / ((before.rate + after.rate) / 2))
             before = after
-    return baselines, figures
+    return baseline, figures
 
 
 def result_line(
@@ -155,22 +223,29 @@ def result_line(
     rate: float | None = None,
     unit: str = "req/s",
     target: float | None = None,
+    note: str = "",
 ) -> str:
-    """`RESULT <name> <rate> ratio <median> (<min>–<max>) target ≥ <target> ok|MISS`."""
+    """`RESULT <name> <rate> ratio <median> (<min>–<max>) target ≥ <target> ok|MISS <note>`."""
     median = statistics.median(ratios)
     rate_text = f"{rate:8.0f} {unit}" if rate is not None else " " * (9 + len(unit))
     spread = f"({min(ratios):.2f}–{max(ratios):.2f})"
-    verdict = ""
-    if target is not None:
-        verdict = f"target ≥ {target:.2f} {'ok' if median >= target else 'MISS'}"
-    return f"{MARKER} {name:<50} {rate_text}  ratio {median:.2f} {spread:<11}  {verdict}".rstrip()
+    verdict = f"target ≥ {target:.2f} {'ok  ' if median >= target else 'MISS'}" if target is not None else ""
+    return f"{MARKER} {name:<44} {rate_text}  ratio {median:.2f} {spread:<11}  {verdict:<18} {note}".rstrip()
 
 
-def report(scenarios: list[Scenario], baselines: list[float], figures: dict[str, Figures]) -> None:
+def report(scenarios: list[Scenario], baseline: Figures, figures: dict[str, Figures]) -> None:
+    rates = baseline.rates
     print(
-        f"baseline {BASELINE_PATH} (default middleware): {statistics.median(baselines):.0f} req/s median "
-        f"({min(baselines):.0f}–{max(baselines):.0f}) over {len(baselines)} measurements"
+        f"baseline {BASELINE_PATH} (default middleware): {statistics.median(rates):.0f} req/s median "
+        f"({min(rates):.0f}–{max(rates):.0f}) over {len(rates)} measurements, {baseline.cpu_text()}"
     )
     for scenario in scenarios:
         f = figures[scenario.name]
-        print(result_line(scenario.name, f.ratios, rate=statistics.median(f.rates), target=scenario.target))
+        line = result_line(
+            scenario.name,
+            f.ratios,
+            rate=statistics.median(f.rates),
+            target=scenario.target,
+            note=f.cpu_text(baseline),
+        )
+        print(line)

@@ -9,7 +9,8 @@ view behind Django's default middleware (bench/_site_wsgi.py; checked before mea
 order: 2 shipments × 8 checkpoints and 3 line items. Every scenario must answer 200 with the
 expected content type and content before it is measured; wrk then loads it for BENCH_SECONDS
 between two baseline measurements, BENCH_REPS times (see bench/_throughput.py). Each line gives
-the median req/s, the median ratio and its spread over the repetitions, and issue 12's target.
+the median req/s, the median ratio and its spread over the repetitions, issue 12's target, and
+the gunicorn processes' CPU time per request.
 
 Environment: BENCH_SECONDS (3), BENCH_REPS (3), BENCH_CONNECTIONS (8),
 BENCH_REDIS_URL (redis://127.0.0.1:6379/13, flushed first).
@@ -120,12 +121,12 @@ def main() -> None:
         with gunicorn(env, workers=WORKERS, app=bench.WSGI_APP, config=bench.GUNICORN_CONFIG) as port:
             bench.check_baseline(port)
             measured = scenarios(links)
-            baselines, figures = bench.measure(port, measured)
+            baseline, figures = bench.measure(port, measured)
     print(
         f"gunicorn {WORKERS} sync workers, DEBUG=0, PostgreSQL, Redis ({bench.REDIS_URL}), wrk "
         f"{bench.CONNECTIONS} connections, {bench.REPS} repetitions × {bench.SECONDS:g} s per URL"
     )
-    bench.report(measured, baselines, figures)
+    bench.report(measured, baseline, figures)
 
 
 if __name__ == "__main__":
