@@ -14,6 +14,7 @@ from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
 
+from orders.cache import accounts as known_accounts
 from orders.lookup import LookupInvalid
 from orders.models import Account
 from orders.outages import CONNECTION_ERRORS
@@ -26,7 +27,7 @@ def host_account(request: HttpRequest) -> Account | None:
         return None
     host = request.get_host().split(":")[0].lower()
     slug = hosts.get(host)
-    return Account.objects.filter(slug=slug).first() if slug else None
+    return known_accounts.with_slug(slug) if slug else None
 
 
 def named_account(request: HttpRequest) -> Account | None:
@@ -38,7 +39,7 @@ def named_account(request: HttpRequest) -> Account | None:
         return host
     if "\x00" in value:  # never reaches a query (PostgreSQL refuses NUL in text)
         raise LookupInvalid({"account": [_("Unknown account.")]})
-    account = Account.objects.identified_by(value)
+    account = known_accounts.identified_by(value)
     if account is None or (host is not None and account != host):
         raise LookupInvalid({"account": [_("Unknown account.")]})
     return account
@@ -50,7 +51,7 @@ def page_account(request: HttpRequest) -> Account | None:
         account = named_account(request)
     except LookupInvalid:
         account = host_account(request)
-    return account or Account.objects.the_only_one()
+    return account or known_accounts.the_only_one()
 
 
 def scoped_params(request: HttpRequest, params=None) -> dict[str, str]:
@@ -61,7 +62,7 @@ def scoped_params(request: HttpRequest, params=None) -> dict[str, str]:
     if host is None:
         return data
     named = str(data.get("account", "")).strip()
-    if named and Account.objects.identified_by(named) != host:
+    if named and known_accounts.identified_by(named) != host:
         raise LookupInvalid({"account": [_("Unknown account.")]})
     data["account"] = str(host.pk)
     return data

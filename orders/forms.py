@@ -10,6 +10,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from orders.cache import accounts as known_accounts
 from orders.carriers import normalize_tracking_number
 from orders.models import Account
 
@@ -30,7 +31,7 @@ class _LookupForm(forms.Form):
     def __init__(self, *args, account: Account | None = None, **kwargs):
         super().__init__(*args, label_suffix="", **kwargs)
         self.account = account
-        if account is None and self.needs_account and Account.objects.count() > 1:
+        if account is None and self.needs_account and known_accounts.several():
             # Typed, never chosen from a list: the form must not list the shops it serves.
             self.fields["shop"] = forms.CharField(
                 label=_("Shop"),

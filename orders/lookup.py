@@ -37,6 +37,7 @@ from django.utils.translation import get_supported_language_variant
 from django.utils.translation import gettext_lazy as _
 
 from orders import ratelimits
+from orders.cache import accounts as known_accounts
 from orders.carriers import CARRIERS, normalize_tracking_number, polling
 from orders.models import Account, Checkpoint, Order, OrderStatus, Tracking
 from orders.privacy.scrub import scrubbed
@@ -164,7 +165,7 @@ class LookupParams(forms.Form):
 
     def clean_account(self) -> Account | None:
         value = self.cleaned_data["account"]
-        account = Account.objects.identified_by(value)
+        account = known_accounts.identified_by(value)
         if value.strip() and account is None:
             raise ValidationError(_("Unknown account."), code="invalid_choice")
         return account
@@ -174,7 +175,7 @@ class LookupParams(forms.Form):
         value = self.cleaned_data["client_key"].strip()
         if not value:
             return None
-        account = Account.objects.filter(slug=value[:100]).first()
+        account = known_accounts.with_slug(value)
         if account is None:
             raise ValidationError(_("Unknown client key."), code="invalid_choice")
         return account
@@ -203,7 +204,7 @@ class LookupParams(forms.Form):
             )
         needs_account = given[0] not in TRACKING_IDENTIFIERS
         if needs_account and not data.get("account") and not self.errors.get("account"):
-            data["account"] = Account.objects.the_only_one()
+            data["account"] = known_accounts.the_only_one()
             if data["account"] is None:
                 raise ValidationError(_("The account parameter is required."), code="account_required")
         data["identifier"] = given[0]
@@ -285,17 +286,23 @@ def clean_params(params: Mapping[str, str], *, default_account: Account | None =
     return form.cleaned_data
 
 
-def _load_timeline(order: Order) -> None:
-    """Shipments, their checkpoints and the items, once access is granted."""
+def _load_timeline(order: Order, *, items: bool = True) -> None:
+    """Shipments, their checkpoints and (`items`) the line items, once access is granted; the
+    shop with its problem texts from the process's accounts when it has them."""
     checkpoints = Checkpoint.objects.order_by("-occurred_at", "-id")
-    prefetch_related_objects(
-        [order],
+    lookups = [
         Prefetch("trackings", queryset=Tracking.objects.order_by("created_at", "id")),
         Prefetch("trackings__checkpoints", queryset=checkpoints),
         "trackings__estimate_changes",
-        "account__state_messages",
-        "items",
-    )
+    ]
+    shop = known_accounts.kept(order.account_id)
+    if shop is not None:
+        order.account = shop
+    else:
+        lookups.append("account__state_messages")
+    if items:
+        lookups.append("items")
+    prefetch_related_objects([order], *lookups)
 
 
 def _find_by_order_number(account: Account | None, number: str) -> Order | None:
@@ -501,10 +508,10 @@ def resolve(
             params=data,
         )
 
-    _load_timeline(order)
+    _load_timeline(order, items=access == Access.FULL)  # nothing of the items below full access
     if data["live_refresh"] and polling.refresh_live(order):
         order.refresh_from_db()  # what the carriers just told us
-        _load_timeline(order)
+        _load_timeline(order, items=access == Access.FULL)
     if tracking is not None:  # the shipment as loaded with its timeline
         tracking = next(t for t in order.trackings.all() if t.pk == tracking.pk)
     trackings = list(order.trackings.all())

@@ -163,6 +163,9 @@ CACHE_STATE_SECONDS = env_int("CACHE_STATE_SECONDS", 60)
 # URL variants a stranger invents, an order never fills the cache with more.
 CACHE_ANSWERS_PER_ORDER = env_int("CACHE_ANSWERS_PER_ORDER", 32)
 CACHE_BUDGET_SECONDS = env_int("CACHE_BUDGET_SECONDS", 300)
+# Shopper pages (status page, its partials, the lookup form) are kept at most this many seconds
+# (and never past the shop's midnight); they are served only while their order is unchanged.
+PAGE_CACHE_SECONDS = env_int("PAGE_CACHE_SECONDS", 300)
 # A PostgreSQL restart: pages answer 503 with this Retry-After (s) instead of failing.
 DATABASE_UNAVAILABLE_RETRY = env_int("DATABASE_UNAVAILABLE_RETRY", 5)
 

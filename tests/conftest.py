@@ -16,6 +16,7 @@ from django.utils import timezone
 from hypothesis import settings as hypothesis_settings
 
 from orders import lifecycle, ratelimits
+from orders.cache import accounts as known_accounts
 from orders.carriers import base as carrier_base
 from orders.carriers import registry
 from orders.carriers.sandbox import SandboxCarrierServer
@@ -32,9 +33,10 @@ hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default")
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():
-    """Rate-limit counters and cached images must not leak between tests."""
+    """Rate-limit counters, cached images and the process's accounts must not leak between tests."""
     cache.clear()
     ratelimits.counters().clear()
+    known_accounts.forget()
     yield
     cache.clear()
     ratelimits.counters().clear()

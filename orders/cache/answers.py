@@ -17,6 +17,8 @@ within that second, far inside the time browsers and mail proxies keep an image 
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import hashlib
 import logging
 import threading
@@ -24,6 +26,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 from django.conf import settings
@@ -197,3 +200,167 @@ class _LocalAnswers:
 
 
 _local = _LocalAnswers(LOCAL_ANSWERS)
+
+
+# --- shopper pages ------------------------------------------------------------------------------
+# The status page, its htmx partials and the lookup form, kept like the answers above, with what
+# a page depends on beyond its query string in its key (path, host, browser language, htmx, the
+# accounts' token, the deployed templates and code) and a life that ends at the shop's midnight
+# ("Arriving today", "Delayed" follow the calendar). See orders.views.cached_pages.
+
+LOCAL_PAGES = 256  # per process; a page is 10–30 KB
+
+
+@dataclass(frozen=True)
+class PageAnswer:
+    """A rendered shopper page; `order_id` 0 for a page about no order (the lookup form)."""
+
+    order_id: int
+    state_version: int
+    tag: str
+    body: bytes
+    status: int
+    content_type: str
+    headers: tuple[tuple[str, str], ...]
+    expires_at: float
+    exp: int | None = None
+
+    @classmethod
+    def of(
+        cls,
+        body: bytes,
+        response: HttpResponse,
+        *,
+        order_id: int,
+        state_version: int,
+        exp: int | None,
+        expires_at: float,
+    ) -> PageAnswer:
+        return cls(
+            order_id=order_id,
+            state_version=state_version,
+            tag=hashlib.sha256(body).hexdigest()[:32],
+            body=body,
+            status=response.status_code,
+            content_type=response["Content-Type"],
+            headers=tuple((name, value) for name, value in response.items() if name != "Content-Type"),
+            expires_at=expires_at,
+            exp=exp,
+        )
+
+    def response(self) -> HttpResponse:
+        response = HttpResponse(self.body, content_type=self.content_type, status=self.status)
+        for name, value in self.headers:
+            response[name] = value
+        return response
+
+
+def page_key(scope: str, request: HttpRequest, *, params: Iterable[str]) -> str | None:
+    """The cache key of this page request, or None when its page must be built afresh.
+
+    Afresh: anything but GET/HEAD; a session cookie (staff may be signed in, and see more); a
+    live refresh; a parameter outside `params` (pages repeat their query in their links, so an
+    unknown one would change the page: it is answered, never cached); and whenever the accounts'
+    token cannot be read (Redis away). Values are keyed as given, since pages repeat them too;
+    the per-order budget (`may_cache`) bounds how many variants a stranger can add.
+    """
+    if request.method not in ("GET", "HEAD") or settings.SESSION_COOKIE_NAME in request.COOKIES:
+        return None
+    query = request.GET
+    known = frozenset(params)
+    if any(name not in known for name in query):
+        return None
+    if query.get("live_refresh", "").strip().lower() in ("true", "1", "yes"):
+        return None
+    accounts = state_cache.accounts_version()
+    if accounts is None:
+        return None
+    material = "\x1f".join(
+        (
+            scope,
+            request.path,
+            request.get_host().lower(),
+            getattr(request, "LANGUAGE_CODE", ""),
+            "htmx" if request.headers.get("HX-Request") == "true" else "",
+            timezone.localdate().isoformat(),
+            accounts,
+            deployment(),
+            repr(sorted(query.lists())),
+        )
+    )
+    return f"page:{scope}:" + hashlib.sha256(material.encode()).hexdigest()[:40]
+
+
+def fresh_page(key: str | None) -> PageAnswer | None:
+    """The cached page if neither it nor its order changed since it was built (see `fresh`).
+
+    A local copy is confirmed with one cache round trip (its tag and its order's state version
+    together), or none while it was confirmed less than CACHE_RECHECK_SECONDS ago.
+    """
+    if key is None:
+        return None
+    now = time.time()
+    try:
+        answer, checked_at = _local_pages.get(key)
+        if answer is not None and now - checked_at >= settings.CACHE_RECHECK_SECONDS:
+            state = state_cache.state_key(answer.order_id)
+            shared = cache.get_many([_tag_key(key), state] if answer.order_id else [_tag_key(key)])
+            if shared.get(_tag_key(key)) != answer.tag:
+                return None
+            if answer.order_id and (shared.get(state) or state_cache.current(answer.order_id)) != (
+                answer.state_version
+            ):
+                return None
+            _local_pages.put(key, answer, checked_at=now)
+        elif answer is None:
+            answer = cache.get(key)
+            if answer is None:
+                return None
+            if answer.order_id and state_cache.current(answer.order_id) != answer.state_version:
+                return None
+            _local_pages.put(key, answer, checked_at=now)
+    except Exception as exc:  # the cache, or the database re-read of a version
+        logger.warning("cached page not checked (%s): building it afresh", type(exc).__name__)
+        return None
+    if answer.expires_at <= now or (answer.exp is not None and answer.exp <= now):
+        return None
+    return answer
+
+
+def remember_page(key: str | None, answer: PageAnswer) -> None:
+    """Keep `answer` for later requests with the same key (an order's page within its budget)."""
+    timeout = int(answer.expires_at - time.time())
+    if key is None or timeout < 1 or (answer.order_id and not may_cache(answer.order_id)):
+        return
+    if answer.order_id:
+        state_cache.remember(answer.order_id, answer.state_version)
+    try:
+        if cache.set_many({key: answer, _tag_key(key): answer.tag}, timeout):
+            return  # not written: a local copy could never be confirmed
+    except Exception as exc:
+        logger.warning("page not cached (%s)", type(exc).__name__)
+        return
+    _local_pages.put(key, answer, checked_at=time.time())
+
+
+@functools.cache
+def deployment() -> str:
+    """A digest of what renders pages (templates, translations, static manifest, our code), so a
+    worker of another release never serves this one's pages from the shared cache, or the reverse."""
+    root = Path(settings.BASE_DIR)
+    files = [
+        *sorted((root / "templates").rglob("*.html")),
+        *sorted(path for base in settings.LOCALE_PATHS for path in Path(base).rglob("*.mo")),
+        *sorted((root / "orders").rglob("*.py")),
+    ]
+    if settings.STATIC_ROOT:
+        files.append(Path(settings.STATIC_ROOT) / "staticfiles.json")
+    digest = hashlib.sha256()
+    for path in files:
+        with contextlib.suppress(OSError):
+            digest.update(str(path.relative_to(root) if path.is_relative_to(root) else path).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+_local_pages = _LocalAnswers(LOCAL_PAGES)

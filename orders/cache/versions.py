@@ -16,6 +16,9 @@ succeeds: a failed publication is logged, never raised.
 from __future__ import annotations
 
 import logging
+import threading
+import time
+import uuid
 
 from django.apps import apps
 from django.conf import settings
@@ -75,3 +78,71 @@ def _quietly(operation, *args) -> None:
         operation(*args)
     except Exception as exc:  # the database change stands; the version expires within the bound
         logger.warning("could not publish an order state version (%s)", type(exc).__name__)
+
+
+# --- accounts ---------------------------------------------------------------------------------
+# Pages carry their shop's brand (name, logo, colour, support address, problem texts), which
+# changes without any order changing. One token names the current state of all accounts: each
+# account change replaces it, and whatever was built from accounts (the in-process account
+# directory, cached pages, whose keys include it) is used only while it is unchanged.
+
+ACCOUNTS_KEY = "accounts-state"
+
+
+class _AccountsToken:
+    """The token as this process last read it, re-read at most every CACHE_RECHECK_SECONDS."""
+
+    def __init__(self):
+        self.value: str | None = None
+        self.checked_at = 0.0
+        self.lock = threading.Lock()
+
+    def get(self) -> str | None:
+        now = time.monotonic()
+        if self.value is not None and now - self.checked_at < settings.CACHE_RECHECK_SECONDS:
+            return self.value
+        try:
+            value = cache.get(ACCOUNTS_KEY)
+            if value is None:  # expired, evicted or never written: a new one retires everything
+                cache.add(ACCOUNTS_KEY, uuid.uuid4().hex, settings.CACHE_STATE_SECONDS)
+                value = cache.get(ACCOUNTS_KEY)
+        except Exception as exc:
+            logger.warning("accounts version not read (%s)", type(exc).__name__)
+            value = None
+        with self.lock:
+            self.value, self.checked_at = value, now
+        return value
+
+    def forget(self) -> None:
+        with self.lock:
+            self.value = None
+
+
+_accounts_token = _AccountsToken()
+
+
+def accounts_version() -> str | None:
+    """The accounts' current token; None when the cache cannot say (then nothing built from
+    accounts may be reused: ask the database)."""
+    return _accounts_token.get()
+
+
+def forget_accounts_version() -> None:
+    """Read the token from the cache next time (tests: a cleared cache)."""
+    _accounts_token.forget()
+
+
+def accounts_changed() -> None:
+    """An account (or its problem texts) changed: retire everything built from the old state.
+
+    Now, so this process and the tests see it at once, and again once the transaction commits,
+    so nothing another process rebuilt from the not-yet-committed state in between survives it.
+    A lost publication is bounded like an order's: the token expires after CACHE_STATE_SECONDS.
+    """
+    _replace_accounts_token()
+    transaction.on_commit(_replace_accounts_token)
+
+
+def _replace_accounts_token() -> None:
+    _accounts_token.forget()
+    _quietly(cache.set, ACCOUNTS_KEY, uuid.uuid4().hex, settings.CACHE_STATE_SECONDS)

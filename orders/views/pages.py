@@ -25,18 +25,26 @@ from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefresh
 
 from orders import branding, formatting, lookup, outages, ratelimits
+from orders.cache import accounts as known_accounts
 from orders.forms import MODE_LABELS, EmailLinksForm, VerifyForm, lookup_form
-from orders.lookup import Access, LookupInvalid, LookupResult, supported_language
+from orders.lookup import Access, LookupInvalid, LookupParams, LookupResult, supported_language
 from orders.models import Account
 from orders.notifications import links as notifications
 from orders.ratelimits import CountersUnavailable, RateLimited
-from orders.views.status import lookup_query, status_context
+from orders.views.cached_pages import CSRF_PLACEHOLDER, Origin, cached_page, keepable
+from orders.views.status import FACTORS, lookup_query, status_context
 
 # A page opened with email or postal code is handed a signed link valid this long.
 VERIFIED_LINK_SECONDS = 48 * 3600
 SHIPMENT_INDEX = re.compile(r"[0-9]{1,3}")
 NOT_FOUND = _("We couldn't find an order with those details. Check them and try again.")
 TRACKING_NOT_FOUND = _("We couldn't find a shipment with that tracking number.")
+# The parameters each page may be kept for (any other parameter: answered afresh, never kept).
+# A second factor is never among them: a page it opens is never kept.
+TRACK_PARAMS = (*(name for name in LookupParams.base_fields if name not in (*FACTORS, "postal_code")), "all")
+STATUS_PARAMS = (*TRACK_PARAMS[:-1], "open")
+TIMELINE_PARAMS = (*TRACK_PARAMS[:-1], "shipment")
+HOME_PARAMS = ("account", "mode", "lang")
 
 
 def page_language(request: HttpRequest, result: LookupResult | None = None) -> str:
@@ -47,9 +55,21 @@ def page_language(request: HttpRequest, result: LookupResult | None = None) -> s
     return supported_language(raw, default=request.LANGUAGE_CODE)
 
 
-def respond(request, template: str, context: dict, *, lang: str, status: int = 200, partial: str = ""):
-    """Render `template` (or `partial` for htmx) in `lang`."""
+def respond(
+    request,
+    template: str,
+    context: dict,
+    *,
+    lang: str,
+    status: int = 200,
+    partial: str = "",
+    keep: Origin | None = None,
+):
+    """Render `template` (or `partial` for htmx) in `lang`; `keep`: the page may be kept in the
+    cache (orders.views.cached_pages) as built from `keep`."""
     order = context.get("order")
+    if keep is not None:
+        context["csrf_token"] = CSRF_PLACEHOLDER
     with (
         translation.override(lang),
         formatting.localized(context.get("account"), lang, getattr(order, "country", "")),
@@ -57,7 +77,22 @@ def respond(request, template: str, context: dict, *, lang: str, status: int = 2
         response = render(request, partial if partial and request.htmx else template, context, status=status)
     response["Content-Language"] = lang
     patch_vary_headers(response, ["HX-Request"])
-    return response
+    return response if keep is None else keepable(response, request, keep)
+
+
+def kept_as(result: LookupResult) -> Origin | None:
+    """What a page of `result` may be kept as: only when the request alone opens it (a signed
+    link, or a tracking number without a signature or factor), never a guess's or staff's."""
+    signed = result.verified_by == "signature"
+    limited = result.access == Access.LIMITED and not result.verified_by and not result.params.get("s")
+    if not (signed or limited) or result.order is None:
+        return None
+    return Origin(
+        order_id=result.order.pk,
+        state_version=result.order.state_version,
+        exp=result.params.get("exp") if signed else None,
+        zone=result.account.time_zone if result.account else "",
+    )
 
 
 def shopper_page(view):
@@ -142,7 +177,7 @@ def _home_context(request, form, account: Account | None) -> dict:
         "form": form,
         "mode": form.mode,
         "modes": MODE_LABELS,
-        "account": account or Account.objects.the_only_one(),  # the brand
+        "account": account or known_accounts.the_only_one(),  # the brand
         "url_account": account,  # carried on in links
         "action": action,
         "lookup_days": settings.EMAIL_LOOKUP_DAYS,
@@ -151,6 +186,7 @@ def _home_context(request, form, account: Account | None) -> dict:
 
 @shopper_page
 @require_http_methods(["GET", "HEAD", "POST"])
+@cached_page("home", params=HOME_PARAMS)
 def home(request):
     account = requested_account(request)
     mode = request.POST.get("mode") or request.GET.get("mode", "order")
@@ -175,6 +211,7 @@ def home(request):
         lang=lang,
         status=status,
         partial="orders/partials/_lookup_form.html",
+        keep=Origin() if request.method != "POST" else None,  # the same for every visitor
     )
 
 
@@ -207,6 +244,7 @@ def _email_links(request, form: EmailLinksForm, *, lang: str) -> HttpResponse:
 
 @shopper_page
 @require_http_methods(["GET", "HEAD", "POST"])
+@cached_page("track", params=TRACK_PARAMS)
 def track(request):
     """The status page. POST carries the second factor, so it never shows up in a URL."""
     if request.method == "POST":
@@ -219,7 +257,7 @@ def track(request):
         return redirect(_signed_page_url(result))
     context = _shown(request, result, lang=lang, expanded=None if request.GET.get("all") == "1" else set())
     context["verify_form"] = None if result.is_full else VerifyForm(initial=request.GET)
-    response = respond(request, "orders/track.html", context, lang=lang)
+    response = respond(request, "orders/track.html", context, lang=lang, keep=kept_as(result))
     if result.verified_by == "signature":  # the URL opens the order: never pass it on
         response["Referrer-Policy"] = "no-referrer"
     return response
@@ -280,6 +318,7 @@ def _not_shown(request, result: LookupResult, *, lang: str) -> HttpResponse:
 
 @shopper_page
 @require_GET
+@cached_page("status", params=STATUS_PARAMS)
 def track_status(request):
     """htmx polling: the status block with fresh checkpoints (expanded timelines stay open)."""
     result = lookup.resolve(branding.scoped_params(request), request=request)
@@ -288,11 +327,12 @@ def track_status(request):
     expanded = {int(n) for n in request.GET.getlist("open") if SHIPMENT_INDEX.fullmatch(n)}
     lang = page_language(request, result)
     context = _shown(request, result, lang=lang, expanded=expanded)
-    return respond(request, "orders/partials/_status.html", context, lang=lang)
+    return respond(request, "orders/partials/_status.html", context, lang=lang, keep=kept_as(result))
 
 
 @shopper_page
 @require_GET
+@cached_page("timeline", params=TIMELINE_PARAMS)
 def track_timeline(request):
     """htmx "Show all": one shipment's full timeline."""
     result = lookup.resolve(branding.scoped_params(request), request=request)
@@ -304,4 +344,4 @@ def track_timeline(request):
     lang = page_language(request, result)
     context = _shown(request, result, lang=lang, expanded={int(index)})
     context["shipment"] = context["shipments"][int(index) - 1]
-    return respond(request, "orders/partials/_timeline.html", context, lang=lang)
+    return respond(request, "orders/partials/_timeline.html", context, lang=lang, keep=kept_as(result))

@@ -1,0 +1,104 @@
+"""Shopper pages answered again from the answer cache (orders.cache.answers), byte for byte.
+
+A page is kept only when the request alone decides it: a signed link (which opens past any
+lockout), a tracking number alone (the limited view, nothing personal), or the lookup form. Never
+a page opened by an email address or postal code (a cached answer would skip the failed-guess
+lockout), never one a session may have changed (staff), never a "not found" or an error. A kept
+page is served while its order's state version is the published one, so a change, a revocation
+or an erasure retires it; a signed link's expiry is checked on every hit.
+
+What differs per request stays out of the kept copy: the CSRF token of the page's form (the copy
+holds a placeholder, replaced by this visitor's token on the way out), and the headers the view's
+decorators and the middleware add (never_cache, CSP, cookies).
+"""
+
+from __future__ import annotations
+
+import time
+import zoneinfo
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import wraps
+
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
+from django.http import HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
+
+from orders.cache import answers as answer_cache
+from orders.cache.answers import PageAnswer
+
+# Rendered where {% csrf_token %} puts the token in a page that may be kept.
+CSRF_PLACEHOLDER = "csrf-token-of-this-request"
+_PLACEHOLDER = CSRF_PLACEHOLDER.encode()
+
+
+@dataclass(frozen=True)
+class Origin:
+    """What a keepable page was built from: it lives while these hold."""
+
+    order_id: int = 0  # 0: no order (the lookup form)
+    state_version: int = 0
+    exp: int | None = None  # a signed link's expiry
+    zone: str = ""  # the shop's time zone: the page's words about "today" end at its midnight
+
+
+def cached_page(scope: str, *, params):
+    """Serve the view's page from the cache when an identical request was answered before, and
+    keep the page the view marks as keepable (see `keepable`)."""
+
+    def decorate(view):
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            key = answer_cache.page_key(scope, request, params=params)
+            if (answer := answer_cache.fresh_page(key)) is not None:
+                return with_csrf_token(request, answer.response(), answer.body)
+            if settings.SESSION_COOKIE_NAME not in request.COOKIES:
+                # Nobody is signed in: skip loading a session (and the `Vary: Cookie` it adds), so
+                # a fresh page answers with the same headers as a kept one.
+                request.user = AnonymousUser()
+            response = view(request, *args, **kwargs)
+            kept = getattr(response, "kept_body", None)
+            if kept is None:
+                return response
+            origin: Origin = response.origin
+            answer = PageAnswer.of(
+                kept,
+                response,
+                order_id=origin.order_id,
+                state_version=origin.state_version,
+                exp=origin.exp,
+                expires_at=_expiry(origin.zone),
+            )
+            answer_cache.remember_page(key, answer)
+            return response
+
+        return wrapper
+
+    return decorate
+
+
+def keepable(response: HttpResponse, request: HttpRequest, origin: Origin) -> HttpResponse:
+    """Mark a page rendered with CSRF_PLACEHOLDER as keepable, and give it this request's token."""
+    response.kept_body = response.content
+    response.origin = origin
+    return with_csrf_token(request, response, response.content)
+
+
+def with_csrf_token(request: HttpRequest, response: HttpResponse, body: bytes) -> HttpResponse:
+    if _PLACEHOLDER in body:  # the page has a form: this visitor's token (and cookie)
+        response.content = body.replace(_PLACEHOLDER, get_token(request).encode())
+    return response
+
+
+def _expiry(zone_name: str) -> float:
+    """Unix time the page stops being served: PAGE_CACHE_SECONDS from now, or the next midnight
+    of the shop's time zone if sooner."""
+    now = time.time()
+    try:
+        zone = zoneinfo.ZoneInfo(zone_name or settings.TIME_ZONE)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        zone = zoneinfo.ZoneInfo("UTC")
+    local = datetime.fromtimestamp(now, zone)
+    midnight = datetime.combine(local.date() + timedelta(days=1), datetime.min.time(), tzinfo=zone)
+    return min(now + settings.PAGE_CACHE_SECONDS, midnight.timestamp())
