@@ -7,7 +7,8 @@ wrk for the same time and connections, so every scenario sits between two baseli
 of its own repetition: its ratio is its rate over their mean, which shrugs off drift in the load
 of a shared machine. The figure quoted is the median ratio over the repetitions, with their
 spread (min–max). Alongside: the gunicorn processes' CPU time per request (from /proc; without
-PostgreSQL's, Redis' and wrk's), which other work on the machine disturbs less than throughput.
+PostgreSQL's, Redis' and wrk's) and the same ratio computed from it (the baseline's CPU time per
+request over the scenario's), which other work on the machine disturbs far less than throughput.
 
 Every figure a benchmark wants in `bench/run`'s final summary is printed by `result_line`, on a
 line starting with MARKER.
@@ -62,21 +63,29 @@ class Figures:
     rates: list[float] = field(default_factory=list)
     ratios: list[float] = field(default_factory=list)
     cpu_ms: list[float] = field(default_factory=list)
+    cpu_ratios: list[float] = field(default_factory=list)  # baseline's CPU per request over ours
 
-    def add(self, measured: Load, ratio: float | None = None) -> None:
+    def add(self, measured: Load, around: tuple[Load, Load] | None = None) -> None:
+        """One measurement; `around`: the baseline measurements before and after it."""
         self.rates.append(measured.rate)
-        if ratio is not None:
-            self.ratios.append(ratio)
         if measured.cpu_ms is not None:
             self.cpu_ms.append(measured.cpu_ms)
+        if around is not None:
+            self.ratios.append(measured.rate / statistics.mean(b.rate for b in around))
+            if measured.cpu_ms and all(b.cpu_ms for b in around):
+                self.cpu_ratios.append(statistics.mean(b.cpu_ms for b in around) / measured.cpu_ms)
 
-    def cpu_text(self, baseline: Figures | None = None) -> str:
+    def cpu_text(self) -> str:
         if not self.cpu_ms:
             return ""
         text = f"CPU {statistics.median(self.cpu_ms):.1f} ms/req"
-        if baseline is not None and baseline.cpu_ms:
-            text += f" ({statistics.median(self.cpu_ms) / statistics.median(baseline.cpu_ms):.1f}× baseline)"
+        if self.cpu_ratios:
+            text += f", CPU ratio {statistics.median(self.cpu_ratios):.2f} {spread(self.cpu_ratios)}"
         return text
+
+
+def spread(values: list[float]) -> str:
+    return f"({min(values):.2f}–{max(values):.2f})"
 
 
 def require_tools() -> None:
@@ -197,7 +206,8 @@ def load(port: int, path: str, headers: dict[str, str] | None = None, seconds: f
 
 def measure(port: int, scenarios: list[Scenario]) -> tuple[Figures, dict[str, Figures]]:
     """Baseline, scenario, baseline, scenario, … REPS times; each scenario's ratio is its rate
-    over the mean of the two baseline measurements around it."""
+    over the mean of the two baseline measurements around it (its CPU ratio: their CPU time per
+    request over its own)."""
     for scenario in scenarios:
         check(port, scenario)
         load(port, scenario.path, scenario.headers, seconds=1)  # warm-up: both workers, caches
@@ -211,7 +221,7 @@ def measure(port: int, scenarios: list[Scenario]) -> tuple[Figures, dict[str, Fi
             measured = load(port, scenario.path, scenario.headers)
             after = load(port, BASELINE_PATH)
             baseline.add(after)
-            figures[scenario.name].add(measured, ratio=measured.rate / ((before.rate + after.rate) / 2))
+            figures[scenario.name].add(measured, around=(before, after))
             before = after
     return baseline, figures
 
@@ -225,12 +235,15 @@ def result_line(
     target: float | None = None,
     note: str = "",
 ) -> str:
-    """`RESULT <name> <rate> ratio <median> (<min>–<max>) target ≥ <target> ok|MISS <note>`."""
+    """`RESULT <name> <rate> ratio <median> (<min>–<max>) target ≥ <target> ok|MISS <note>`;
+    "noisy" when the best repetition's ratio is over 1.5 times the worst's."""
     median = statistics.median(ratios)
     rate_text = f"{rate:8.0f} {unit}" if rate is not None else " " * (9 + len(unit))
-    spread = f"({min(ratios):.2f}–{max(ratios):.2f})"
-    verdict = f"target ≥ {target:.2f} {'ok  ' if median >= target else 'MISS'}" if target is not None else ""
-    return f"{MARKER} {name:<44} {rate_text}  ratio {median:.2f} {spread:<11}  {verdict:<18} {note}".rstrip()
+    verdict = f"target ≥ {target:.2f} {'ok' if median >= target else 'MISS'}" if target is not None else ""
+    if max(ratios) > 1.5 * min(ratios):
+        verdict += ", noisy" if verdict else "noisy"
+    line = f"{MARKER} {name:<44} {rate_text}  ratio {median:.2f} {spread(ratios):<11}  {verdict:<24} {note}"
+    return line.rstrip()
 
 
 def report(scenarios: list[Scenario], baseline: Figures, figures: dict[str, Figures]) -> None:
@@ -246,6 +259,6 @@ def report(scenarios: list[Scenario], baseline: Figures, figures: dict[str, Figu
             f.ratios,
             rate=statistics.median(f.rates),
             target=scenario.target,
-            note=f.cpu_text(baseline),
+            note=f.cpu_text(),
         )
         print(line)
