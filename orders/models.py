@@ -467,6 +467,12 @@ class Order(models.Model):
                 name="order_open_eta_idx",
             ),
             models.Index(fields=["-order_date", "-id"], name="order_date_idx"),
+            # Open orders newest first: the admin's "delayed" filter reads only these.
+            models.Index(
+                fields=["-order_date", "-id"],
+                condition=~Q(status__in=FINAL_ORDER_STATUSES),
+                name="order_open_recent_idx",
+            ),
             models.Index(fields=["account", "-order_date", "-id"], name="order_recent_idx"),
             models.Index(fields=["status", "-order_date", "-id"], name="order_status_idx"),
             models.Index(F("account"), Lower("order_number"), name="order_number_ci_idx"),
@@ -685,6 +691,9 @@ class Tracking(models.Model):
             # The admin's filters, newest first, and the orders with a shipment in trouble.
             models.Index(fields=["status", "-id"], name="tracking_status_idx"),
             models.Index(fields=["carrier", "-id"], name="tracking_carrier_idx"),
+            models.Index(
+                fields=["-id"], condition=Q(is_return=True), name="tracking_return_idx"
+            ),  # returns filter
             # Late open shipments (OrderQuerySet.delayed_q): few rows, read all at once.
             models.Index(
                 Coalesce("estimated_delivery_date_end", "estimated_delivery_date"),

@@ -380,7 +380,7 @@ def test_search_keeps_the_list_filters(admin_client, shop):
 
 
 def test_a_long_list_says_more_than_the_counted_rows(admin_client, account, monkeypatch):
-    from orders.admin.common import CappedCountPaginator
+    from orders.admin.changelists import CappedCountPaginator
 
     monkeypatch.setattr(CappedCountPaginator, "cap", 2)
     for number in ("A-1", "A-2", "A-3"):

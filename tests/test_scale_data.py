@@ -69,3 +69,17 @@ def test_generates_orders_shipments_and_checkpoints_that_lookups_find():
 def test_refuses_fewer_than_three_orders():
     with pytest.raises(CommandError):
         call_command("generate_scale_data", "--orders", "2")
+
+
+@on_postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_load_outside_a_transaction_is_vacuumed_like_autovacuum_would():
+    """Without a visibility map an index-only scan reads every row it finds: the benchmark would
+    measure a database no running deployment has."""
+    call_command("generate_scale_data", "--orders", "30", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relname FROM pg_stat_user_tables WHERE last_vacuum IS NOT NULL AND relname = ANY(%s)",
+            [["orders_order", "orders_tracking", "orders_checkpoint", "orders_lineitem"]],
+        )
+        assert len(cursor.fetchall()) == 4

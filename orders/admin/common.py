@@ -7,13 +7,11 @@ import uuid
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.db import models
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.db.models.functions import Lower
 from django.db.models.lookups import Exact
 from django.utils import formats, timezone
-from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
@@ -60,12 +58,13 @@ def exact_order_matches(queryset: QuerySet, search_term: str) -> QuerySet:
     whole table); the two are joined with UNION.
     """
     term = search_term.strip()
+    as_typed_or_upper = sorted({term, term.upper()})  # "so-1001" finds SO-1001; one probe each
     by_column = (
-        Q(order_number=term)
+        Q(order_number__in=as_typed_or_upper)
         | Q(public_id=term)
-        | Q(customer_number=term)
-        | Q(external_reference=term)
-        | Q(postal_code__in={term, term.upper()})
+        | Q(customer_number__in=as_typed_or_upper)
+        | Q(external_reference__in=as_typed_or_upper)
+        | Q(postal_code__in=as_typed_or_upper)
         | Q(Exact(Lower("recipient_email"), term.lower()))
     )
     external_id = external_order_id_q(term)
@@ -77,24 +76,6 @@ def exact_order_matches(queryset: QuerySet, search_term: str) -> QuerySet:
         shipped = Tracking.objects.filter(order=OuterRef("pk"), tracking_number=number)
         matching = matching.union(queryset.filter(Exists(shipped)).order_by().values("pk"))
     return queryset.filter(pk__in=matching)
-
-
-class CappedCountPaginator(Paginator):
-    """Counts at most `cap` rows, so a page of a million-row list costs what a page costs.
-
-    The count walks the list's own ordering index and stops after `cap` + 1 rows; past that the
-    admin shows "more than …" (templates/admin/orders/pagination.html) and pages up to the cap.
-    """
-
-    cap = 1000
-
-    @cached_property
-    def count(self) -> int:
-        return self.object_list.values("pk")[: self.cap + 1].count()
-
-    @property
-    def capped(self) -> bool:
-        return self.count > self.cap
 
 
 # --- Rendering ----------------------------------------------------------------------------------

@@ -9,8 +9,8 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
 from orders import lifecycle, orders_service
+from orders.admin.changelists import LargeListMixin
 from orders.admin.common import (
-    CappedCountPaginator,
     CheckpointForm,
     TrackingForm,
     also_in_open_orders,
@@ -44,7 +44,7 @@ class CheckpointInline(admin.TabularInline):
 
 
 @admin.register(Tracking)
-class TrackingAdmin(admin.ModelAdmin):
+class TrackingAdmin(LargeListMixin, admin.ModelAdmin):
     """A shipment and its checkpoints; status, step and ETA are derived, never typed in."""
 
     form = TrackingForm
@@ -61,6 +61,7 @@ class TrackingAdmin(admin.ModelAdmin):
         "last_poll_outcome",
     )
     list_select_related = ("order",)
+    sortable_by = ("tracking_number",)  # indexed; any other column would sort every shipment
     list_filter = ("carrier", "status", "is_return", "last_poll_outcome")
     actions = ("poll_now",)
     change_list_template = "admin/orders/tracking/change_list.html"
@@ -77,9 +78,6 @@ class TrackingAdmin(admin.ModelAdmin):
     search_help_text = _("Tracking number (spaces and case do not matter) or order number.")
     # Newest shipments first, straight from the primary key; no count of the whole table.
     ordering = ("-id",)
-    show_full_result_count = False
-    paginator = CappedCountPaginator
-    list_per_page = 50  # rendering the rows, not the query, is most of a page's time
     autocomplete_fields = ("order",)
     inlines = (CheckpointInline,)
     derived_fields = ("status", "step", "estimated_delivery_date", "delivered_at", "last_event_at")
