@@ -12,12 +12,15 @@ deleting a key removes both, so it stops at once in the process that did it and 
 CACHE_RECHECK_SECONDS in every other worker; only if the shared cache could not be told (Redis
 away while the key was revoked) may it take up to CACHE_SECONDS. Without Redis (the per-process
 local-memory cache) other workers learn it within CACHE_SECONDS.
+
+Each call is counted against API_KEY_RATE (`count_call`), in blocks: see there.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -27,6 +30,7 @@ from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from orders import ratelimits
 from orders.models import Account, ApiKey
 
 KEY_PREFIX = "sk_"
@@ -36,6 +40,8 @@ LAST_USED_RESOLUTION = timedelta(minutes=1)
 # A verified key is remembered in the shared cache this long, sparing a database query per request.
 CACHE_SECONDS = 60
 LOCAL_KEYS = 1024  # verified keys remembered per process (only real keys ever get in)
+# API_KEY_RATE is reserved from the shared counters in blocks of this share of the limit.
+BLOCK_SHARE = 100
 
 
 @dataclass(frozen=True)
@@ -117,3 +123,38 @@ def revoke(api_key: ApiKey) -> ApiKey:
     _local.pop(api_key.key_hash, None)
     cache.delete(_cache_key(api_key.key_hash))
     return api_key
+
+
+# --- the per-key rate ----------------------------------------------------------------------------
+
+# (key hash, rate) → calls this process reserved from the shared counters and has not used yet
+_allowances: dict[tuple[str, str], int] = {}
+_allowances_lock = threading.Lock()
+
+
+def count_call(api_key: ApiKey) -> None:
+    """Count one call against the key's API_KEY_RATE; ratelimits.RateLimited past it.
+
+    Calls are reserved from the shared sliding-window counters in blocks of 1/BLOCK_SHARE of the
+    limit (at least one call: a limit below BLOCK_SHARE is counted call by call), and a process
+    serves the calls of its block without asking again. So a busy storefront costs one Redis round
+    trip per block rather than per call, and each of W workers may hold part of a block when the
+    key reaches its limit elsewhere: a key gets its limit per window to within W blocks, either
+    way. Fails open, as before: a key is its own proof, and storefronts must keep working
+    without Redis.
+    """
+    rate = settings.API_KEY_RATE
+    slot = (api_key.key_hash, rate)
+    with _allowances_lock:
+        left = _allowances.get(slot, 0)
+        if left > 0:
+            _allowances[slot] = left - 1
+            return
+    parsed = ratelimits.Rate.parse(rate)
+    block = max(1, parsed.limit // BLOCK_SHARE)
+    blocks = f"{-(-parsed.limit // block)}/{int(parsed.period)}s"
+    ratelimits.consume("api-key", [f"key:{api_key.pk}"], blocks, fail_open=True)
+    with _allowances_lock:
+        if len(_allowances) >= LOCAL_KEYS and slot not in _allowances:
+            _allowances.clear()
+        _allowances[slot] = _allowances.get(slot, 0) + block - 1

@@ -178,6 +178,17 @@ def test_a_remembered_answer_counts_the_key_once_per_call(client, shipped, key, 
     assert refused.status_code == 429 and refused.json()["error"]["code"] == "rate_limited"
 
 
+def test_a_key_counted_in_blocks_still_gets_exactly_its_limit(client, shipped, key, settings):
+    """200/m is reserved from the shared counters two calls at a time: one worker serves its
+    blocks to the last call, then refuses."""
+    settings.API_KEY_RATE = "200/m"
+    params, headers = {"order_number": "1001"}, {"X-API-Key": key}
+    statuses = [client.get(INFO, params, headers=headers).status_code for _ in range(200)]
+    assert statuses == [200] * 200
+    refused = client.get(INFO, params, headers=headers)
+    assert refused.status_code == 429 and int(refused["Retry-After"]) > 0
+
+
 def test_a_wrong_key_is_refused_even_for_a_remembered_answer(client, shipped, key):
     params = {"tracking_number": NUMBER}
     assert client.get(INFO, params).status_code == 200  # remembered for callers without a key
