@@ -38,7 +38,7 @@ from orders.widget.render import DEFAULT_WIDTH, MAX_WIDTH, MIN_WIDTH, THEMES, re
 from orders.widget.state import build_state
 
 # Bump when the renderer's output changes for the same state, to retire cached images.
-RENDERER_VERSION = "1"
+RENDERER_VERSION = "2"  # 2: saved with optimize=True (same pixels, other bytes: other ETags)
 SCALES = ("1", "2")
 PNG_TIMEOUT = 24 * 3600  # by ETag; the content can never be stale, only evicted
 _DIGITS = re.compile(r"[0-9]{1,6}")
