@@ -341,7 +341,7 @@ class OrderQuerySet(models.QuerySet):
 
     @staticmethod
     def with_exception_q() -> Q:
-        """An outbound shipment in trouble: found from tracking_status_idx, not order by order."""
+        """An outbound shipment in trouble: read from tracking_trouble_idx, not order by order."""
         troubled = Tracking.objects.filter(is_return=False, status__in=sorted(EXCEPTION_STATUSES))
         return Q(pk__in=troubled.values("order_id"))
 
@@ -688,12 +688,16 @@ class Tracking(models.Model):
         indexes = [
             # Lookups by number take the newest holders first (see TrackingQuerySet.recent).
             models.Index(fields=["tracking_number", "-created_at"], name="tracking_number_recent_idx"),
-            # The admin's filters, newest first, and the orders with a shipment in trouble.
+            # The admin's filters, newest first.
             models.Index(fields=["status", "-id"], name="tracking_status_idx"),
             models.Index(fields=["carrier", "-id"], name="tracking_carrier_idx"),
+            models.Index(fields=["-id"], condition=Q(is_return=True), name="tracking_return_idx"),
+            # Orders with an outbound shipment in trouble (OrderQuerySet.with_exception_q): few rows.
             models.Index(
-                fields=["-id"], condition=Q(is_return=True), name="tracking_return_idx"
-            ),  # returns filter
+                fields=["order"],
+                condition=Q(is_return=False, status__in=sorted(EXCEPTION_STATUSES)),
+                name="tracking_trouble_idx",
+            ),
             # Late open shipments (OrderQuerySet.delayed_q): few rows, read all at once.
             models.Index(
                 Coalesce("estimated_delivery_date_end", "estimated_delivery_date"),

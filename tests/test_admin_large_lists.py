@@ -168,3 +168,26 @@ def test_shipment_pages_newest_first(admin_client, five_orders, two_per_page):
 def listed_numbers(client, **params) -> list[str]:
     response = client.get(SHIPMENTS, params)
     return [t.tracking_number for t in response.context["cl"].result_list]
+
+
+def test_rows_link_to_their_pages(admin_client, five_orders):
+    ship(five_orders[0], "123456789012", carrier="fedex")
+    orders = admin_client.get(ORDERS).content.decode()
+    shipments = admin_client.get(SHIPMENTS).content.decode()
+    for order in five_orders:
+        assert f'href="{reverse("admin:orders_order_change", args=[order.pk])}' in orders
+    for tracking in Tracking.objects.all():
+        assert f'href="{reverse("admin:orders_tracking_change", args=[tracking.pk])}' in shipments
+        assert f'<a href="{reverse("admin:orders_order_change", args=[tracking.order_id])}">' in shipments
+
+
+def test_the_carrier_panel_is_counted_once_for_a_few_seconds_and_again_after_a_poll(admin_client, order):
+    tracking = ship(order, "1Z999AA10123456784")
+
+    def panel(sql: list[str]) -> list[str]:
+        return [statement for statement in sql if "last_polled_at" in statement]
+
+    assert panel(statements(admin_client, SHIPMENTS))
+    assert not panel(statements(admin_client, SHIPMENTS, q="NW-1"))  # the next page reuses the count
+    admin_client.post(SHIPMENTS, {"action": "poll_now", "_selected_action": [tracking.pk]})
+    assert panel(statements(admin_client, SHIPMENTS))

@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from orders import lifecycle, orders_service
-from orders.admin.changelists import LargeListMixin
+from orders.admin.changelists import LargeListMixin, boolean_icon
 from orders.admin.common import (
     HTTPS_URLS,
     STEP_LABELS,
@@ -75,6 +75,9 @@ class TrackingInline(admin.TabularInline):
         "shared_number",
     )
     readonly_fields = ("status", "estimated_delivery_date", "last_event_at", "shared_number")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("order")  # shared_number reads it
 
     @admin.display(description=_("same number elsewhere"))
     def shared_number(self, tracking: Tracking) -> str:
@@ -202,13 +205,13 @@ class OrderAdmin(LargeListMixin, admin.ModelAdmin):
             text += " · " + _("ETA %s") % formats.date_format(eta, "M j")
         return text
 
-    @admin.display(description=_("delayed"), boolean=True)
-    def delayed(self, order: Order) -> bool:
-        return order.is_delayed
+    @admin.display(description=_("delayed"))
+    def delayed(self, order: Order) -> SafeString:
+        return boolean_icon(order.is_delayed)
 
-    @admin.display(description=_("exception"), boolean=True)
-    def exception(self, order: Order) -> bool:
-        return order.is_exception
+    @admin.display(description=_("exception"))
+    def exception(self, order: Order) -> SafeString:
+        return boolean_icon(order.is_exception)
 
     # --- change page
 

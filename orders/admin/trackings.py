@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.contrib import admin, messages
-from django.urls import reverse
+from django.core.cache import cache
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
 from orders import lifecycle, orders_service
-from orders.admin.changelists import LargeListMixin
+from orders.admin.changelists import LargeListMixin, boolean_icon, change_url
 from orders.admin.common import (
     CheckpointForm,
     TrackingForm,
@@ -24,6 +27,22 @@ from orders.models import (
 )
 
 # --- Trackings ----------------------------------------------------------------------------------
+
+CARRIER_PANEL_KEY = "admin:carrier-panel"
+CARRIER_PANEL_SECONDS = 10
+
+
+def carrier_panel() -> tuple[datetime, list]:
+    """The shipment list's carrier polling panel, with the time it was counted.
+
+    About twenty counting queries: every list page, search and filter would run them, so all
+    workers share one count for CARRIER_PANEL_SECONDS (the panel says when it was counted).
+    """
+
+    def count() -> tuple[datetime, list]:
+        return timezone.now(), polling.api_status()
+
+    return cache.get_or_set(CARRIER_PANEL_KEY, count, CARRIER_PANEL_SECONDS)
 
 
 class CheckpointInline(admin.TabularInline):
@@ -56,7 +75,7 @@ class TrackingAdmin(LargeListMixin, admin.ModelAdmin):
         "status",
         "step",
         "estimated_delivery_date",
-        "is_return",
+        "returned",
         "last_event_at",
         "last_poll_outcome",
     )
@@ -123,7 +142,8 @@ class TrackingAdmin(LargeListMixin, admin.ModelAdmin):
         return (*fixed, *flags, *self.derived_fields, *self.poll_fields)
 
     def changelist_view(self, request, extra_context=None):
-        extra_context = {**(extra_context or {}), "carrier_apis": polling.api_status()}
+        checked_at, carrier_apis = carrier_panel()
+        extra_context = {**(extra_context or {}), "carrier_apis": carrier_apis, "carrier_apis_at": checked_at}
         return super().changelist_view(request, extra_context=extra_context)
 
     @admin.display(description=_("polling"))
@@ -135,6 +155,7 @@ class TrackingAdmin(LargeListMixin, admin.ModelAdmin):
         """Ask the carrier at once for the selected open shipments (within the carrier's budget)."""
         trackings = list(queryset.filter(next_poll_at__isnull=False).select_related("order"))
         outcomes = polling.poll_now(trackings)
+        cache.delete(CARRIER_PANEL_KEY)  # the panel shows these polls on the next page
         summary = ", ".join(f"{name}: {count}" for name, count in sorted(outcomes.items()))
         summary = summary or _("Nothing to poll (closed, or no carrier API or credentials).")
         self.message_user(
@@ -153,19 +174,23 @@ class TrackingAdmin(LargeListMixin, admin.ModelAdmin):
             of_order = of_order.union(queryset.filter(tracking_number=number).order_by().values("pk"))
         return queryset.filter(pk__in=of_order), False
 
-    @admin.display(description=_("order"), ordering="order__order_number")
+    @admin.display(description=_("order"))
     def order_link(self, tracking: Tracking) -> SafeString:
-        url = reverse("admin:orders_order_change", args=[tracking.order_id])
+        url = change_url(Order, tracking.order_id)
         return format_html('<a href="{}">{}</a>', url, tracking.order.order_number)
 
-    @admin.display(description=_("check digit"), boolean=True)
-    def check_digit(self, tracking: Tracking) -> bool | None:
+    @admin.display(description=_("check digit"))
+    def check_digit(self, tracking: Tracking) -> SafeString:
         """No: the number has its carrier's shape but fails the check digit -- most likely a typo.
 
         Unknown when no format of the shipment's carrier fits (or the carrier is "other").
         """
         mine = [c for c in detect_carriers(tracking.tracking_number) if c.carrier.code == tracking.carrier]
-        return mine[0].check_digit_valid if mine else None
+        return boolean_icon(mine[0].check_digit_valid if mine else None)
+
+    @admin.display(description=Tracking._meta.get_field("is_return").verbose_name)
+    def returned(self, tracking: Tracking) -> SafeString:
+        return boolean_icon(tracking.is_return)
 
     @admin.display(description=_("same number elsewhere"))
     def shared_number(self, tracking: Tracking) -> str:
