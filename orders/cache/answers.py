@@ -26,6 +26,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Protocol
 
@@ -255,40 +256,56 @@ class PageAnswer:
         return response
 
 
-def page_key(scope: str, request: HttpRequest, *, params: Iterable[str]) -> str | None:
+def page_key(scope: str, request: HttpRequest, *, params: frozenset[str]) -> str | None:
     """The cache key of this page request, or None when its page must be built afresh.
 
     Afresh: anything but GET/HEAD; a session cookie (staff may be signed in, and see more); a
     live refresh; a parameter outside `params` (pages repeat their query in their links, so an
     unknown one would change the page: it is answered, never cached); and whenever the accounts'
-    token cannot be read (Redis away). Values are keyed as given, since pages repeat them too;
+    token cannot be read (Redis away). The query is keyed as given, since pages repeat it too;
     the per-order budget (`may_cache`) bounds how many variants a stranger can add.
     """
     if request.method not in ("GET", "HEAD") or settings.SESSION_COOKIE_NAME in request.COOKIES:
         return None
     query = request.GET
-    known = frozenset(params)
-    if any(name not in known for name in query):
-        return None
-    if query.get("live_refresh", "").strip().lower() in ("true", "1", "yes"):
+    if not params.issuperset(query) or query.get("live_refresh", "").lower() in ("true", "1", "yes"):
         return None
     accounts = state_cache.accounts_version()
     if accounts is None:
         return None
+    meta = request.META
     material = "\x1f".join(
         (
             scope,
             request.path,
-            request.get_host().lower(),
+            meta.get("QUERY_STRING", ""),
+            meta.get("HTTP_HOST", ""),
             getattr(request, "LANGUAGE_CODE", ""),
-            "htmx" if request.headers.get("HX-Request") == "true" else "",
-            timezone.localdate().isoformat(),
+            meta.get("HTTP_HX_REQUEST", ""),
+            _today(),
             accounts,
             deployment(),
-            repr(sorted(query.lists())),
         )
     )
     return f"page:{scope}:" + hashlib.sha256(material.encode()).hexdigest()[:40]
+
+
+class _Today:
+    """The server's date (pages say "today"), worked out once a day rather than per request."""
+
+    def __init__(self):
+        self.date, self.until = "", 0.0
+
+    def __call__(self) -> str:
+        now = time.time()
+        if now >= self.until:
+            local = timezone.localtime()
+            midnight = (local + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+            self.date, self.until = local.date().isoformat(), min(midnight.timestamp(), now + 3600)
+        return self.date
+
+
+_today = _Today()
 
 
 def fresh_page(key: str | None) -> PageAnswer | None:

@@ -24,6 +24,8 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
+from django.utils.cache import add_never_cache_headers
+from django.utils.http import http_date
 
 from orders.cache import answers as answer_cache
 from orders.cache.answers import PageAnswer
@@ -46,11 +48,12 @@ class Origin:
 def cached_page(scope: str, *, params):
     """Serve the view's page from the cache when an identical request was answered before, and
     keep the page the view marks as keepable (see `keepable`)."""
+    known = frozenset(params)
 
     def decorate(view):
         @wraps(view)
         def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-            key = answer_cache.page_key(scope, request, params=params)
+            key = answer_cache.page_key(scope, request, params=known)
             if (answer := answer_cache.fresh_page(key)) is not None:
                 return with_csrf_token(request, answer.response(), answer.body)
             if settings.SESSION_COOKIE_NAME not in request.COOKIES:
@@ -76,6 +79,27 @@ def cached_page(scope: str, *, params):
         return wrapper
 
     return decorate
+
+
+NEVER_CACHE = "max-age=0, no-cache, no-store, must-revalidate, private"
+
+
+def never_cache(view):
+    """Django's `never_cache` (personal data: no browser or proxy keeps it), with the headers set
+    at once when the view set none, which is every page here (patching costs as much as serving
+    a kept page)."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        response = view(request, *args, **kwargs)
+        if "Cache-Control" in response or "Expires" in response:
+            add_never_cache_headers(response)
+        else:
+            response.headers["Expires"] = http_date()
+            response.headers["Cache-Control"] = NEVER_CACHE
+        return response
+
+    return wrapper
 
 
 def keepable(response: HttpResponse, request: HttpRequest, origin: Origin) -> HttpResponse:

@@ -20,7 +20,6 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefresh
 
@@ -31,7 +30,7 @@ from orders.lookup import Access, LookupInvalid, LookupParams, LookupResult, sup
 from orders.models import Account
 from orders.notifications import links as notifications
 from orders.ratelimits import CountersUnavailable, RateLimited
-from orders.views.cached_pages import CSRF_PLACEHOLDER, Origin, cached_page, keepable
+from orders.views.cached_pages import CSRF_PLACEHOLDER, Origin, cached_page, keepable, never_cache
 from orders.views.status import FACTORS, lookup_query, status_context
 
 # A page opened with email or postal code is handed a signed link valid this long.
