@@ -31,14 +31,15 @@ from dataclasses import dataclass, field
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db.models import Prefetch, prefetch_related_objects
+from django.db.models import QuerySet, prefetch_related_objects
 from django.db.models.functions import Lower
 from django.utils.translation import get_supported_language_variant
 from django.utils.translation import gettext_lazy as _
 
-from orders import ratelimits
+from orders import ratelimits, timeline
 from orders.cache import accounts as known_accounts
 from orders.carriers import CARRIERS, normalize_tracking_number, polling
+from orders.compiled_queries import CompiledQuery
 from orders.models import Account, Checkpoint, Order, OrderStatus, Tracking
 from orders.privacy.scrub import scrubbed
 from orders.signing import PURPOSE_WIDGET, LinkState, SignedSubject, verify
@@ -289,31 +290,41 @@ def clean_params(params: Mapping[str, str], *, default_account: Account | None =
 def _load_timeline(order: Order, *, items: bool = True) -> None:
     """Shipments, their checkpoints and (`items`) the line items, once access is granted; the
     shop with its problem texts from the process's accounts when it has them."""
-    checkpoints = Checkpoint.objects.order_by("-occurred_at", "-id")
-    lookups = [
-        Prefetch("trackings", queryset=Tracking.objects.order_by("created_at", "id")),
-        Prefetch("trackings__checkpoints", queryset=checkpoints),
-        "trackings__estimate_changes",
-    ]
+    timeline.load(order, items=items)
     shop = known_accounts.kept(order.account_id)
     if shop is not None:
         order.account = shop
     else:
-        lookups.append("account__state_messages")
-    if items:
-        lookups.append("items")
-    prefetch_related_objects([order], *lookups)
+        prefetch_related_objects([order], "account__state_messages")
+
+
+def _orders_numbered(account_id: int, candidates: tuple[str, ...]) -> QuerySet:
+    return (
+        Order.objects.alias(number_ci=Lower("order_number"))
+        .filter(account_id=account_id, number_ci__in=candidates)
+        .order_by("-order_date", "-id")[:5]
+    )
+
+
+# An order by its number in a shop, as given or with the shop's prefix (one or two candidates).
+_ORDERS_NUMBERED = {
+    count: CompiledQuery(
+        Order,
+        lambda account_id, *candidates: _orders_numbered(account_id, candidates),
+        [0, *(f"candidate {n}" for n in range(count))],
+    )
+    for count in (1, 2)
+}
 
 
 def _find_by_order_number(account: Account | None, number: str) -> Order | None:
     """Case-insensitive, with or without the shop's prefix, in one query; the exact spelling wins."""
+    if account is None:
+        return None
     candidates = order_number_candidates(account, number)
-    orders = list(
-        Order.objects.select_related("account")
-        .alias(number_ci=Lower("order_number"))
-        .filter(account=account, number_ci__in=candidates)
-        .order_by("-order_date", "-id")[:5]
-    )
+    orders = _ORDERS_NUMBERED[len(candidates)](account.pk, *candidates)
+    for order in orders:
+        order.account = account
     ranked = sorted(
         orders, key=lambda o: (o.order_number != number, candidates.index(o.order_number.lower()))
     )
