@@ -8,7 +8,9 @@ of its own repetition: its ratio is its rate over their mean, which shrugs off d
 of a shared machine. The figure quoted is the median ratio over the repetitions, with their
 spread (min–max). Alongside: the gunicorn processes' CPU time per request (from /proc; without
 PostgreSQL's, Redis' and wrk's) and the same ratio computed from it (the baseline's CPU time per
-request over the scenario's), which other work on the machine disturbs far less than throughput.
+request over the scenario's), which other work on the machine disturbs far less than throughput
+and which wrk, sharing the cores, cannot push towards 1; it misses work moved into PostgreSQL or
+Redis, so a target is met only when both ratios reach it.
 
 Every figure a benchmark wants in `bench/run`'s final summary is printed by `result_line`, on a
 line starting with MARKER.
@@ -234,12 +236,18 @@ def result_line(
     unit: str = "req/s",
     target: float | None = None,
     note: str = "",
+    also: list[float] | None = None,
 ) -> str:
-    """`RESULT <name> <rate> ratio <median> (<min>–<max>) target ≥ <target> ok|MISS <note>`;
+    """`RESULT <name> <rate> ratio <median> (<min>–<max>) target ≥ <target> ok|MISS <note>`.
+
+    `ok` needs the median of `ratios` and, when given, of `also` (the CPU ratios) at the target;
     "noisy" when the best repetition's ratio is over 1.5 times the worst's."""
     median = statistics.median(ratios)
     rate_text = f"{rate:8.0f} {unit}" if rate is not None else " " * (9 + len(unit))
-    verdict = f"target ≥ {target:.2f} {'ok' if median >= target else 'MISS'}" if target is not None else ""
+    verdict = ""
+    if target is not None:
+        met = median >= target and (not also or statistics.median(also) >= target)
+        verdict = f"target ≥ {target:.2f} {'ok' if met else 'MISS'}"
     if max(ratios) > 1.5 * min(ratios):
         verdict += ", noisy" if verdict else "noisy"
     line = f"{MARKER} {name:<44} {rate_text}  ratio {median:.2f} {spread(ratios):<11}  {verdict:<24} {note}"
@@ -260,5 +268,6 @@ def report(scenarios: list[Scenario], baseline: Figures, figures: dict[str, Figu
             rate=statistics.median(f.rates),
             target=scenario.target,
             note=f.cpu_text(),
+            also=f.cpu_ratios,
         )
         print(line)
