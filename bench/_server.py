@@ -42,13 +42,21 @@ def environment(database: str, **extra: str) -> dict[str, str]:
 
 @contextmanager
 def fresh_database(name: str):
-    subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", name], check=True)
-    subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", name], check=True)
+    """A new PostgreSQL database named `name` plus this process's id (two runs of a benchmark at
+    once each get their own), dropped afterwards."""
+    name = f"{name}_{os.getpid()}"
+    quiet = {**os.environ, "PGOPTIONS": "-c client_min_messages=warning"}
+    subprocess.run(
+        ["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", name], check=True, env=quiet
+    )
+    subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", name], check=True, env=quiet)
     try:
         yield name
     finally:
         subprocess.run(
-            ["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", "--force", name], check=False
+            ["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", "--force", name],
+            check=False,
+            env=quiet,
         )
 
 

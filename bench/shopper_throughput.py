@@ -19,7 +19,6 @@ BENCH_REDIS_URL (redis://127.0.0.1:6379/13, flushed first).
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -109,7 +108,7 @@ def scenarios(links: dict[str, str]) -> list[bench.Scenario]:
 
 def main() -> None:
     bench.require_tools()
-    with fresh_database(f"statuspage_bench_shopper_{os.getpid()}") as database:  # runs may overlap
+    with fresh_database("statuspage_bench_shopper") as database:
         env = environment(
             database,
             CACHE_URL=bench.REDIS_URL,
