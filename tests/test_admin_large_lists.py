@@ -191,3 +191,13 @@ def test_the_carrier_panel_is_counted_once_for_a_few_seconds_and_again_after_a_p
     assert not panel(statements(admin_client, SHIPMENTS, q="NW-1"))  # the next page reuses the count
     admin_client.post(SHIPMENTS, {"action": "poll_now", "_selected_action": [tracking.pk]})
     assert panel(statements(admin_client, SHIPMENTS))
+
+
+def test_a_list_past_the_count_offers_no_select_all(admin_client, five_orders, two_per_page, monkeypatch):
+    assert "Select all 5 orders" in admin_client.get(ORDERS).content.decode()
+    monkeypatch.setattr(CappedCountPaginator, "cap", 3)
+    page = admin_client.get(ORDERS).content.decode()
+    assert "more than 3 orders" in page
+    assert "Select all 4" not in page  # a wrong number, and the action would take every match
+    assert 'class="question' not in page  # no select-across link at all
+    assert "0 of 2 selected" in page
