@@ -43,7 +43,7 @@ def scale_database(args: argparse.Namespace, **settings: str):
         os.environ.update(env)
         yield env
         return
-    with fresh_database(f"sp_bench_scale_{os.getpid()}") as database:
+    with fresh_database("sp_bench_scale") as database:  # named per process by _server
         env = environment(database, **settings)
         started = time.perf_counter()
         manage(env, "migrate", "-v0")
