@@ -139,6 +139,15 @@ def test_the_lookup_form_is_served_again_per_visitor_language_and_shop(client, s
     assert posted.status_code == 303
 
 
+def test_a_returning_visitor_keeps_their_csrf_cookie_and_gets_a_fresh_mask_each_time(shipped):
+    visitor = Client(enforce_csrf_checks=True)
+    visitor.get("/")
+    secret = visitor.cookies["csrftoken"].value
+    tokens = [CSRF.search(visitor.get("/").content)[1].decode() for _ in range(3)]
+    assert visitor.cookies["csrftoken"].value == secret
+    assert len(set(tokens)) == 3 and {_unmask_cipher_token(token) for token in tokens} == {secret}
+
+
 # --- what decides a page is in its key ----------------------------------------------------------
 
 
