@@ -67,8 +67,11 @@ def short_step_labels() -> list[str]:
     return [str(label) for label in SHORT_STEP_LABELS]
 
 
+_TRACKING_STATUSES = frozenset(TrackingStatus.values)
+
+
 def status_text(status: str) -> str:
-    return str(TrackingStatus(status).label) if status in TrackingStatus.values else status
+    return str(TrackingStatus(status).label) if status in _TRACKING_STATUSES else status
 
 
 def tracking_status_text(tracking: Tracking) -> str:

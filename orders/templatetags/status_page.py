@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django import template
 from django.utils import timezone
 
@@ -33,8 +35,20 @@ def iso(value) -> str:
 def lang_url(context, code: str) -> str:
     """The current page in another language (the signature does not cover `lang`)."""
     request = context["request"]
-    query = request.GET.copy()
-    query["lang"] = code
-    for name in ("all", "open", "shipment", "recipient_email", "recipient_postal_code"):
-        query.pop(name, None)
-    return f"{request.path}?{query.urlencode()}"
+    path, query, at = _lang_url_parts(request)
+    return f"{path}?{urlencode([*query[:at], ('lang', code), *query[at:]])}"
+
+
+def _lang_url_parts(request) -> tuple[str, list[tuple[str, str]], int]:
+    """The page's path, its query without what opens a card or carries a second factor, and
+    where `lang` goes in it (where it was, else at the end): worked out once per page, not once
+    per language link."""
+    parts = getattr(request, "_lang_url_parts", None)
+    if parts is None:
+        dropped = ("all", "open", "shipment", "recipient_email", "recipient_postal_code")
+        names = [name for name in request.GET if name not in dropped]
+        at = names.index("lang") if "lang" in names else len(names)
+        query = [(name, value) for name in names if name != "lang" for value in request.GET.getlist(name)]
+        at = sum(len(request.GET.getlist(name)) for name in names[:at] if name != "lang")
+        parts = request._lang_url_parts = (request.path, query, at)
+    return parts
