@@ -266,12 +266,12 @@ class YesNoFilter(admin.SimpleListFilter):
         return (("yes", _("Yes")), ("no", _("No")))
 
     def queryset(self, request, queryset):
+        if self.value() not in ("yes", "no"):
+            return queryset  # (the condition's subqueries are built only when asked for)
         condition = getattr(Order.objects, self.matching)()
         if self.value() == "yes":
             return queryset.filter(condition)
-        if self.value() == "no":
-            return queryset.exclude(condition)
-        return queryset
+        return queryset.exclude(condition)
 
 
 class DelayedFilter(YesNoFilter):
