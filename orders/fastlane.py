@@ -47,7 +47,7 @@ class FastLaneMiddleware:
         if self.paths is None:
             self.paths = frozenset(reverse(name) for name in ANSWERS)
         return (
-            request.path_info in self.paths
+            request.path in self.paths  # reverse() includes the script prefix, as does request.path
             and request.method in SAFE_METHODS
             and settings.SESSION_COOKIE_NAME not in request.COOKIES
         )

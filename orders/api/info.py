@@ -7,6 +7,7 @@ what was bought; `none` is a 404 that reads the same for an unknown order and a 
 
 from __future__ import annotations
 
+import logging
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
@@ -17,7 +18,7 @@ from iso3166 import countries
 from ninja import Field, Query, Router, Schema
 from ninja.renderers import JSONRenderer
 
-from orders import apikeys, lookup, presentation
+from orders import apikeys, lookup, outages, presentation
 from orders.api import auth
 from orders.api.errors import ErrorOut, not_found, validation_error
 from orders.cache import answers as answer_cache
@@ -33,8 +34,10 @@ from orders.models import (
     Tracking,
     TrackingStatus,
 )
+from orders.ratelimits import RateLimited
 from orders.signing import LinkState
 
+logger = logging.getLogger(__name__)
 router = Router(tags=["Order status info"])
 ANSWER_TIMEOUT = 300  # seconds an unchanged answer is kept for polling storefronts
 RENDERER = JSONRenderer()  # django-ninja's own, so cached and fresh answers are byte-identical
@@ -595,6 +598,9 @@ def remembered_answer(request: HttpRequest) -> HttpResponse | None:
             return None
         if api_key is not None:
             auth.admit(request, api_key)
-    except Exception:  # e.g. the database away for an unremembered key, or RateLimited
+    except (RateLimited, *outages.CONNECTION_ERRORS):  # the database away for an unremembered key
+        return None
+    except Exception:  # a bug: logged here, and the view answers it in the envelope
+        logger.exception("info API: a kept answer could not be served")
         return None
     return _served(cached)
