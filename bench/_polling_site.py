@@ -114,6 +114,7 @@ def million(orders: int = 400_000, per_order: int = 3) -> None:
                 {
                     "order": f"{first} + (g / {per_order})",
                     "carrier": carriers,
+                    "public_id": "'trk_m' || g",
                     "tracking_number": "'T' || g",
                     "status": "'in_transit'",
                     "step": "3",
