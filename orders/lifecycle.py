@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, datetime, time
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -244,10 +244,9 @@ def record_checkpoint(
         # Lock the order first: refreshes of sibling shipments must not interleave.
         order = _locked(tracking.order)
         tracking.order = order
-        try:
-            with transaction.atomic():  # the unique constraint, not a prior SELECT, decides "new"
-                checkpoint = Checkpoint.objects.create(tracking=tracking, status=status, **identity, **fields)
-        except IntegrityError:
+        checkpoint = Checkpoint(tracking=tracking, status=status, **identity, **fields)
+        # The unique constraint, not a prior SELECT, decides "new"; a repeat costs no savepoint.
+        if not Checkpoint.objects.insert_once(checkpoint, constraint="checkpoint_event_unique"):
             return Checkpoint.objects.get(tracking=tracking, **identity), False
         if tracking.last_event_at is None or occurred_at >= tracking.last_event_at:
             _advance(tracking, checkpoint)  # the usual case: the newest event so far

@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
-from django.db import models
+from django.db import connections, models, router
 from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.functions import Coalesce, Lower
 from django.urls import reverse
@@ -100,6 +100,38 @@ ACCOUNT_LOCALES = (
 
 
 ACCOUNT_ID = re.compile(r"[0-9]{1,18}")  # ASCII digits only: "²".isdigit() is True, int("²") fails
+
+
+class InsertOnceQuerySet(models.QuerySet):
+    """`insert_once`: one INSERT that a unique constraint may turn into nothing."""
+
+    def insert_once(self, instance: models.Model, *, constraint: str) -> bool:
+        """`INSERT … ON CONFLICT (the constraint's columns) DO NOTHING RETURNING id`.
+
+        True (and `instance.pk` set) when the row is new, False when the constraint already holds
+        one. The database decides, as with a plain INSERT (a concurrent copy waits for the first
+        to commit), but a duplicate costs no error, so no savepoint is needed around it.
+        """
+        meta = self.model._meta
+        unique = next(c for c in meta.constraints if c.name == constraint)
+        connection = connections[router.db_for_write(self.model)]
+        quote = connection.ops.quote_name
+        fields = [field for field in meta.concrete_fields if not field.primary_key]
+        values = [field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields]
+        target = ", ".join(quote(meta.get_field(name).column) for name in unique.fields)
+        columns = ", ".join(quote(field.column) for field in fields)
+        sql = (  # names from the model's own metadata, values as parameters
+            f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({', '.join(['%s'] * len(fields))}) "  # noqa: S608
+            f"ON CONFLICT ({target}) DO NOTHING RETURNING {quote(meta.pk.column)}"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, values)
+            row = cursor.fetchone()
+        if row is None:
+            return False
+        instance.pk = row[0]
+        instance._state.adding, instance._state.db = False, connection.alias
+        return True
 
 
 class AccountQuerySet(models.QuerySet):
@@ -796,6 +828,8 @@ class Checkpoint(models.Model):
     is_hidden = models.BooleanField(_("hidden from shoppers"), default=False)
     created_at = models.DateTimeField(_("received"), auto_now_add=True)
 
+    objects = InsertOnceQuerySet.as_manager()
+
     class Meta:
         ordering = ["-occurred_at", "-id"]
         verbose_name = _("checkpoint")
@@ -917,14 +951,31 @@ class IdempotencyRecord(models.Model):
 
 
 class WebhookOutcome(models.TextChoices):
+    PENDING = "pending", _("Received, not applied yet")
     APPLIED = "applied", _("Applied")
     STALE = "stale", _("Stale (ignored)")
-    REJECTED = "rejected", _("Rejected")
+    REJECTED = "rejected", _("Rejected (conflict)")
     PARKED = "parked", _("Waiting for its order")
+    FAILED = "failed", _("Failed (see message)")
+
+
+class WebhookEventQuerySet(InsertOnceQuerySet):
+    def pending(self):
+        return self.filter(outcome=WebhookOutcome.PENDING)
+
+    def claim(self, limit: int) -> list[WebhookEvent]:
+        """The oldest pending events no other applier holds, locked until the transaction ends
+        (`FOR UPDATE SKIP LOCKED`: concurrent appliers take disjoint batches, none waits)."""
+        claimed = self.pending().select_related("account").order_by("id")
+        return list(claimed.select_for_update(skip_locked=True, of=("self",))[:limit])
 
 
 class WebhookEvent(models.Model):
-    """Every event received, stored once per (account, source, event id) so repeats are harmless."""
+    """Every event received, stored once per (account, source, event id) so repeats are harmless.
+
+    With WEBHOOK_APPLY=async an event is stored `pending` and applied by a batch later
+    (orders.webhooks.batches); its outcome then says what happened.
+    """
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="webhook_events")
     source = models.CharField(_("source"), max_length=20)
@@ -941,6 +992,8 @@ class WebhookEvent(models.Model):
     # When `payload` was emptied: by the retention purge (RETENTION_DAYS) or an erasure request.
     payload_purged_at = models.DateTimeField(_("payload purged"), null=True, blank=True)
 
+    objects = WebhookEventQuerySet.as_manager()
+
     class Meta:
         ordering = ["-received_at", "-id"]
         verbose_name = _("webhook event")
@@ -948,7 +1001,11 @@ class WebhookEvent(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["account", "source", "event_id"], name="webhook_event_unique"),
         ]
-        indexes = [models.Index(fields=["received_at"], name="webhook_event_received_idx")]
+        indexes = [
+            models.Index(fields=["received_at"], name="webhook_event_received_idx"),
+            # The batch applier's queue: small, since applied events leave it.
+            models.Index(fields=["id"], condition=Q(outcome="pending"), name="webhook_event_pending_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.source}:{self.event_type} {self.event_id}"

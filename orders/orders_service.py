@@ -18,7 +18,7 @@ import json
 import re
 import secrets
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -125,9 +125,23 @@ def lock_ref(account_id: int, ref: str) -> None:
     """
     if connection.vendor != "postgresql" or not ref:
         return
-    digest = hashlib.blake2b(f"{account_id}:{ref}".encode(), digest_size=8).digest()
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [int.from_bytes(digest, "big", signed=True)])
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_lock_key(account_id, ref)])
+
+
+def lock_refs(refs: Iterable[tuple[int, str]]) -> None:
+    """`lock_ref` for many (account id, ref) pairs in one statement, always in the same order, so
+    two transactions locking overlapping sets (webhook batches) queue instead of deadlocking."""
+    keys = sorted({_lock_key(account_id, ref) for account_id, ref in refs if ref})
+    if connection.vendor != "postgresql" or not keys:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(key) FROM unnest(%s::bigint[]) AS key", [keys])
+
+
+def _lock_key(account_id: int, ref: str) -> int:
+    digest = hashlib.blake2b(f"{account_id}:{ref}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
 
 
 def tracking_ref(number: str) -> str:

@@ -12,4 +12,4 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "statuspage.settings")
 
 app = Celery("statuspage")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks(["orders.carriers", "orders.notifications", "orders.privacy"])
+app.autodiscover_tasks(["orders.carriers", "orders.notifications", "orders.privacy", "orders.webhooks"])

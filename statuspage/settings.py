@@ -311,7 +311,19 @@ CELERY_BEAT_SCHEDULE = {
     "dispatch-carrier-polls": {"task": "orders.carriers.tasks.dispatch_polls", "schedule": 60.0},
     "sweep-notifications": {"task": "orders.notifications.tasks.sweep", "schedule": 60.0},
     "purge-expired": {"task": "orders.privacy.tasks.purge_expired", "schedule": 24 * 3600.0},
+    # Webhook events stored while the broker was away, or whose wake-up was lost.
+    "apply-webhook-events": {"task": "orders.webhooks.tasks.apply_pending", "schedule": 15.0},
 }
+
+# --- Inbound webhooks (orders/webhooks/) ------------------------------------------------------------
+# sync: each event is applied in its request (the answer says applied, stale, parked or 409).
+# async: the request only verifies and stores the event (202 accepted) and Celery workers apply
+# events in batches (or `manage.py apply_webhooks` without a broker). Default: async with a broker.
+WEBHOOK_APPLY = env("WEBHOOK_APPLY", "async" if CELERY_BROKER_URL else "sync")
+if WEBHOOK_APPLY not in ("sync", "async"):
+    raise ImproperlyConfigured(f"WEBHOOK_APPLY must be sync or async, got {WEBHOOK_APPLY!r}")
+# Events applied in one transaction by the batch applier.
+WEBHOOK_APPLY_BATCH_SIZE = env_int("WEBHOOK_APPLY_BATCH_SIZE", 200)
 
 # --- Notifications: shopper status emails and merchant webhooks (orders/notifications/) ----------
 # Changes of one order within this many seconds become one email (with a broker; without one,

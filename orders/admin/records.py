@@ -74,6 +74,7 @@ class WebhookEventAdmin(ReadOnlyAdmin):
         "event_id",
         "order_ref",
         "outcome",
+        "message",
         "processed_at",
     )
     list_filter = ("source", "outcome", "event_type", "account")

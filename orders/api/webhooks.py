@@ -24,8 +24,9 @@ class WebhookParams(Schema):
     description=(
         "Sign the raw body: `Statuspage-Signature: t=<unix time>,v1=<hex HMAC-SHA256 of "
         '"<t>.<body>" with the account\'s webhook secret>`; at most WEBHOOK_TOLERANCE_SECONDS (default '
-        "300) off. Answers 200 "
-        "(applied, stale or duplicate), 202 (parked until its order arrives) or 409 (rejected)."
+        "300) off. WEBHOOK_APPLY=sync answers 200 (applied, stale or duplicate), 202 (parked until "
+        "its order arrives) or 409 (rejected); async answers 202 (accepted: stored, applied within "
+        "moments; the outcome shows in the admin) or 200 (duplicate)."
     ),
     response={
         200: WebhookAck,

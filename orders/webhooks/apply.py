@@ -12,15 +12,18 @@ Sources and their events (payloads documented in docs/api.md):
 Guarantees:
 
 - Idempotent: (account, source, event id) is unique in the database. The event row is inserted
-  first, in the same transaction as its effects, so of two concurrent copies exactly one applies
-  and the other answers "duplicate".
+  first (`INSERT … ON CONFLICT DO NOTHING RETURNING`), so of two concurrent copies exactly one is
+  stored and applied and the other answers "duplicate".
+- When: WEBHOOK_APPLY=sync applies the event in its request, in the transaction that stores it;
+  async stores it `pending` (202 accepted) and orders.webhooks.batches applies it later, on a
+  Celery worker or `manage.py apply_webhooks`, with the same functions below.
 - Order-insensitive: statuses only move forward (a backwards move is stored as `stale`);
   checkpoints are ordered by their own timestamps (orders.lifecycle.refresh_tracking); order
   details and announced delivery dates come from the event with the latest `createdAt` (ties: the
   larger event id), whichever arrives last. An event about an order or shipment we do not know yet
   is stored as `parked` and applied when the order or shipment appears.
 - Real conflicts (cancel after shipping, shipping a cancelled order) are stored as `rejected`
-  and answered 409; nothing of such an event is applied.
+  (answered 409 in sync mode); nothing of such an event is applied.
 """
 
 from __future__ import annotations
@@ -32,7 +35,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 from pydantic import ValidationError
 
@@ -45,22 +49,24 @@ from orders.payloads import (
     detail_groups,
 )
 from orders.validation_errors import error_location, join_path, reason
+from orders.webhooks import wakeup
 from orders.webhooks.formats import Envelope, FeedCheckpoint, NimbusOrder, OrderRef, Shipment, TrackingUpdate
 from orders.webhooks.signatures import WebhookError, verify_signature
 
 DUPLICATE = "duplicate"
+ACCEPTED = "accepted"  # stored, to be applied by a batch (WEBHOOK_APPLY=async)
 
 
 @dataclass
 class Receipt:
     """What happened to one delivery of an event."""
 
-    status: str  # applied, stale, parked, rejected or duplicate
+    status: str  # applied, stale, parked, rejected, accepted or duplicate
     event: WebhookEvent
 
     @property
     def http_status(self) -> int:
-        return {"parked": 202, "rejected": 409}.get(self.status, 200)
+        return {"parked": 202, "accepted": 202, "rejected": 409}.get(self.status, 200)
 
     @property
     def message(self) -> str:
@@ -80,6 +86,8 @@ class Context:
     event: WebhookEvent
     envelope: Envelope
     data: Any
+    # A batch's shipments by (account id, number), read once under their orders' locks.
+    trackings: dict[tuple[int, str], list[Tracking]] | None = None
 
 
 def _key(event: WebhookEvent) -> tuple:
@@ -197,13 +205,19 @@ def apply_placed(ctx: Context) -> str:
     return WebhookOutcome.APPLIED if _advance(order, OrderStatus.PROCESSING) else WebhookOutcome.STALE
 
 
+def _trackings(ctx: Context, number: str, carrier: str | None) -> list[Tracking]:
+    known = (ctx.trackings or {}).get((ctx.account.pk, number))
+    if known:
+        return [tracking for tracking in known if not carrier or tracking.carrier == carrier]
+    trackings = Tracking.objects.filter(order__account=ctx.account, tracking_number=number)
+    if carrier:
+        trackings = trackings.filter(carrier=carrier)
+    return list(trackings.select_related("order"))
+
+
 def apply_tracking_update(ctx: Context) -> str:
     data: TrackingUpdate = ctx.data
-    trackings = Tracking.objects.filter(order__account=ctx.account, tracking_number=data.trackingNumber)
-    code = carrier_code(data.courier)
-    if code:
-        trackings = trackings.filter(carrier=code)
-    trackings = list(trackings.select_related("order"))
+    trackings = _trackings(ctx, data.trackingNumber, carrier_code(data.courier))
     if not trackings:
         raise Park()
     checkpoints = sorted(data.checkpoints, key=lambda c: c.timestamp)
@@ -233,6 +247,9 @@ class EventType:
     schema: type
     apply: Callable[[Context], str]
     ref: Callable[[Any], str]
+    # Order events may meet a real conflict after writing something, so they are applied in a
+    # savepoint; a carrier update raises nothing once parsed (it parks before any write).
+    may_conflict: bool = True
 
 
 def _order_ref(data) -> str:
@@ -253,7 +270,10 @@ EVENT_TYPES: dict[str, dict[str, EventType]] = {
     },
     "tracking": {
         "tracking.updated": EventType(
-            TrackingUpdate, apply_tracking_update, lambda d: tracking_ref(d.trackingNumber)
+            TrackingUpdate,
+            apply_tracking_update,
+            lambda d: tracking_ref(d.trackingNumber),
+            may_conflict=False,
         ),
     },
 }
@@ -291,49 +311,92 @@ def parse(source: str, payload: Any) -> tuple[Envelope, EventType, Any]:
     return envelope, kind, data
 
 
-def _apply(ctx: Context, kind: EventType) -> None:
-    """Apply in a savepoint: a rejected event leaves no trace but its own row."""
+def apply_event(ctx: Context, kind: EventType, *, ref_locked: bool = False) -> None:
+    """Apply one stored event and set its outcome on `ctx.event` (the caller saves it)."""
     event = ctx.event
     # Locked outside the savepoint below: rolling a savepoint back releases the advisory locks
     # taken inside it, and a parked event must stay locked until it is committed.
-    lock_ref(ctx.account.pk, event.order_ref)
+    if not ref_locked:
+        lock_ref(ctx.account.pk, event.order_ref)
     try:
-        with transaction.atomic():
+        if kind.may_conflict:
+            with transaction.atomic():  # a rejected event leaves no trace but its own row
+                outcome = kind.apply(ctx)
+        else:
             outcome = kind.apply(ctx)
         event.outcome, event.message = outcome, ""
     except Park:
-        event.outcome, event.message = WebhookOutcome.PARKED, "Waiting for the order or shipment to arrive."
+        event.outcome, event.message = WebhookOutcome.PARKED, PARKED_MESSAGE
     except TransitionError as exc:
         event.outcome, event.message = WebhookOutcome.REJECTED, str(exc)[:500]
     event.processed_at = timezone.now()
-    event.save(update_fields=["outcome", "message", "processed_at"])
+
+
+PARKED_MESSAGE = "Waiting for the order or shipment to arrive."
+OUTCOME_FIELDS = ["outcome", "message", "processed_at"]
+
+
+def _apply(ctx: Context, kind: EventType) -> None:
+    apply_event(ctx, kind)
+    ctx.event.save(update_fields=OUTCOME_FIELDS)
+
+
+def store(*, account: Account, source: str, envelope: Envelope, kind: EventType, data: Any,
+          payload: dict, outcome: str) -> WebhookEvent | None:  # fmt: skip
+    """Insert the event once; None when (account, source, id) is already stored."""
+    event = WebhookEvent(
+        account=account,
+        source=source,
+        event_id=envelope.id,
+        event_type=envelope.type,
+        payload=payload,
+        order_ref=kind.ref(data)[:200],
+        occurred_at=envelope.createdAt,
+        outcome=outcome,
+    )
+    return event if WebhookEvent.objects.insert_once(event, constraint="webhook_event_unique") else None
+
+
+def _duplicate(account: Account, source: str, event_id: str) -> Receipt:
+    # On PostgreSQL the insert waited for a concurrent copy to commit, so its row is visible.
+    return Receipt(DUPLICATE, WebhookEvent.objects.get(account=account, source=source, event_id=event_id))
 
 
 def process(*, account: Account, source: str, payload: Any) -> Receipt:
-    """Store and apply one parsed event (the HTTP layer has verified its signature)."""
+    """Store one parsed event and apply it now (sync) or leave it to a batch (async).
+
+    The HTTP layer has verified its signature. WEBHOOK_APPLY decides when it is applied.
+    """
     if source not in EVENT_TYPES:
         raise WebhookError(404, "not_found", f"Unknown webhook source “{source}”")
     envelope, kind, data = parse(source, payload)
     if not _storable(payload):
         raise _invalid_body("NUL characters, unpaired surrogates and infinite numbers cannot be stored.")
+    fields = {"account": account, "source": source, "envelope": envelope, "kind": kind, "data": data}
+    if settings.WEBHOOK_APPLY == "async":
+        event = store(**fields, payload=payload, outcome=WebhookOutcome.PENDING)
+        if event is None:
+            return _duplicate(account, source, envelope.id)
+        transaction.on_commit(wakeup.request_batch)
+        return Receipt(ACCEPTED, event)
     with transaction.atomic():
-        try:
-            with transaction.atomic():
-                event = WebhookEvent.objects.create(
-                    account=account,
-                    source=source,
-                    event_id=envelope.id,
-                    event_type=envelope.type,
-                    payload=payload,
-                    order_ref=kind.ref(data)[:200],
-                    occurred_at=envelope.createdAt,
-                    outcome=WebhookOutcome.APPLIED,  # provisional, settled by _apply below
-                )
-        except IntegrityError:
-            event = WebhookEvent.objects.get(account=account, source=source, event_id=envelope.id)
-            return Receipt(DUPLICATE, event)
+        event = store(**fields, payload=payload, outcome=WebhookOutcome.APPLIED)  # settled below
+        if event is None:
+            return _duplicate(account, source, envelope.id)
         _apply(Context(account, event, envelope, data), kind)
     return Receipt(event.outcome, event)
+
+
+def parse_stored(event: WebhookEvent) -> tuple[Envelope, EventType, Any] | None:
+    """Parse a stored event again; None (and the event rejected, saying why) when it no longer
+    parses (stored before a stricter release, or its payload erased since)."""
+    try:
+        return parse(event.source, event.payload)
+    except WebhookError as exc:
+        event.outcome, event.message = WebhookOutcome.REJECTED, (exc.reason or exc.message)[:500]
+        event.processed_at = timezone.now()
+        event.save(update_fields=OUTCOME_FIELDS)
+        return None
 
 
 def receive(*, account: Account, source: str, body: bytes, signature: str) -> Receipt:
@@ -384,10 +447,7 @@ def replay_parked(*, account: Account, ref: str) -> None:
     """Apply, in arrival order, the events that were waiting for `ref` (an order or shipment)."""
     parked = WebhookEvent.objects.filter(account=account, order_ref=ref, outcome=WebhookOutcome.PARKED)
     for event in parked.order_by("received_at", "id"):
-        try:
-            envelope, kind, data = parse(event.source, event.payload)
-        except WebhookError as exc:  # stored before a stricter release: keep it, say why
-            event.outcome, event.message = WebhookOutcome.REJECTED, exc.reason or exc.message
-            event.save(update_fields=["outcome", "message"])
-            continue
-        _apply(Context(account, event, envelope, data), kind)
+        parsed = parse_stored(event)
+        if parsed is not None:
+            envelope, kind, data = parsed
+            _apply(Context(account, event, envelope, data), kind)

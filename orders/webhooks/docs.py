@@ -10,9 +10,9 @@ from orders import webhooks
 
 
 class WebhookAck(Schema):
-    status: Literal["applied", "stale", "parked", "duplicate"]
+    status: Literal["applied", "stale", "parked", "accepted", "duplicate"]
     eventId: str
-    outcome: Literal["applied", "stale", "parked", "rejected"]
+    outcome: Literal["pending", "applied", "stale", "parked", "rejected", "failed"]
     message: str | None = None
 
 
