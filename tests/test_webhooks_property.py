@@ -1,5 +1,6 @@
 """Property: any permutation of a set of webhook events, with repeats, ends in the same state as
-applying them in order.
+applying them in order — applied in the request (WEBHOOK_APPLY=sync) or stored and applied in
+batches of any size at any moment (async).
 
 The events are what an order system and a carrier feed send for one order: created, updated
 (status and details), fulfilled for one or two parcels (plus a revised date), carrier checkpoint
@@ -17,6 +18,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.test import override_settings
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -95,6 +97,14 @@ def event_sets(draw) -> list[tuple[str, dict]]:
     return events
 
 
+def arrival_order(data, events) -> list[tuple[str, dict]]:
+    """The events shuffled, with a few of them repeated anywhere."""
+    arrival = list(data.draw(st.permutations(events), label="arrival order"))
+    for repeat in data.draw(st.lists(st.sampled_from(events), max_size=4), label="repeats"):
+        arrival.insert(data.draw(st.integers(0, len(arrival)), label="position"), repeat)
+    return arrival
+
+
 def reset():
     WebhookEvent.objects.all().delete()
     Order.objects.all().delete()
@@ -137,12 +147,35 @@ def test_shuffled_and_repeated_events_converge_to_the_in_order_state(account, da
     expected = snapshot()
     assert expected[-1] == 0  # nothing left waiting
 
-    shuffled = data.draw(st.permutations(events), label="arrival order")
-    repeats = data.draw(st.lists(st.sampled_from(events), max_size=4), label="repeats")
-    arrival = list(shuffled)
-    for repeat in repeats:
-        arrival.insert(data.draw(st.integers(0, len(arrival)), label="position"), repeat)
+    arrival = arrival_order(data, events)
     reset()
     apply_all(account, arrival)
     assert snapshot() == expected
     assert WebhookEvent.objects.count() == len(events)  # each event stored once
+
+
+# Each example applies its events twice, like the test above: half as many keep the suite quick.
+@settings(
+    max_examples=max(5, settings.default.max_examples // 2),
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(data=st.data())
+def test_shuffled_events_applied_in_batches_converge_to_the_in_order_state(account, data):
+    events = data.draw(event_sets(), label="events")
+    reset()
+    apply_all(account, events)  # synchronously, in order
+    expected = snapshot()
+
+    arrival = arrival_order(data, events)
+    reset()
+    with override_settings(WEBHOOK_APPLY="async"):
+        for source, payload in arrival:
+            receipt = webhooks.process(account=account, source=source, payload=payload)
+            assert receipt.status in ("accepted", "duplicate")
+            batch = data.draw(st.integers(0, 3), label="batch after it (0: none)")
+            if batch:
+                webhooks.apply_pending(limit=batch)
+        webhooks.drain(limit=data.draw(st.integers(1, 5), label="last batches"))
+    assert snapshot() == expected
+    assert WebhookEvent.objects.count() == len(events)  # each event stored once
+    assert not WebhookEvent.objects.pending().exists()

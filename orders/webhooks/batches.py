@@ -82,6 +82,8 @@ def _batch(limit: int) -> Counter[str]:
             if kind.may_conflict:
                 known.clear()  # an order event may have added or recomputed shipments
         _save_outcomes(settled)
+    for event in events:
+        _told(event)
     return Counter(event.outcome for event in events)
 
 
@@ -100,6 +102,15 @@ def _lock_shipments(parsed) -> dict[tuple[int, str], list[Tracking]]:
         for tracking in shipments.select_related("order").order_by("pk"):
             known.setdefault((account_id, tracking.tracking_number), []).append(tracking)
     return known
+
+
+def _told(event: WebhookEvent) -> None:
+    """A rejected event is a conflict the sender no longer hears about in its answer: log it."""
+    if event.outcome == WebhookOutcome.REJECTED:
+        logger.warning(
+            "Webhook event %s:%s (%s, %s) rejected: %s",
+            event.source, event.event_id, event.event_type, event.order_ref, event.message,
+        )  # fmt: skip
 
 
 def _save_outcomes(events: list[WebhookEvent]) -> None:
@@ -130,6 +141,7 @@ def _one_by_one(limit: int) -> Counter[str]:
                 event.outcome, event.processed_at = WebhookOutcome.FAILED, timezone.now()
                 event.message = f"Could not be applied ({type(exc).__name__}: {exc})"[:500]
                 event.save(update_fields=OUTCOME_FIELDS)
+            _told(event)
             outcomes[event.outcome] += 1
     return outcomes
 

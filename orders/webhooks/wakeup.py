@@ -62,8 +62,8 @@ def send() -> bool:
     """One `apply_pending` task to the broker; False (logged) when the broker is away."""
     from orders.webhooks import tasks
 
-    try:
-        tasks.apply_pending.apply_async(retry=False)
+    try:  # one attempt (kombu's retry=False still retries connecting for seconds)
+        tasks.apply_pending.apply_async(retry=True, retry_policy={"max_retries": 0})
     except Exception:  # any broker failure: the events wait for the next send or the sweep
         logger.warning("Could not wake the webhook applier; stored events wait", exc_info=True)
         return False
