@@ -17,6 +17,7 @@ db = settings.DATABASES["default"]
 print(json.dumps({
     "db": db["ENGINE"], "name": str(db["NAME"]), "cache": settings.CACHES["default"]["BACKEND"],
     "debug": settings.DEBUG, "hosts": settings.ALLOWED_HOSTS, "fallbacks": settings.SECRET_KEY_FALLBACKS,
+    "webhook_apply": settings.WEBHOOK_APPLY,
 }))
 """
 
@@ -25,7 +26,9 @@ def load_settings(**env: str) -> subprocess.CompletedProcess:
     clean = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("DATABASE_URL", "SECRET_KEY", "DEBUG", "CACHE"))
+        if not k.startswith(
+            ("DATABASE_URL", "SECRET_KEY", "DEBUG", "CACHE", "CELERY_BROKER_URL", "WEBHOOK_APPLY")
+        )
     }
     clean.pop("REDIS_URL", None)
     clean.update(env, DJANGO_SETTINGS_MODULE="statuspage.settings")
@@ -70,9 +73,24 @@ def test_environment_selects_postgres_redis_hosts_and_key_fallbacks():
 
 
 @pytest.mark.parametrize(
-    ("name", "value"), [("CACHE_URL", "memcached://x"), ("DATABASE_CONN_MAX_AGE", "soon")]
+    ("name", "value"),
+    [("CACHE_URL", "memcached://x"), ("DATABASE_CONN_MAX_AGE", "soon"), ("WEBHOOK_APPLY", "later")],
 )
 def test_nonsense_configuration_is_a_clear_startup_error(name, value):
     result = load_settings(SECRET_KEY="k" * 60, **{name: value})
     assert result.returncode != 0
     assert name in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("env", "mode"),
+    [
+        ({}, "sync"),
+        ({"CELERY_BROKER_URL": "redis://127.0.0.1:6379/1"}, "async"),
+        ({"CELERY_BROKER_URL": "redis://127.0.0.1:6379/1", "WEBHOOK_APPLY": "sync"}, "sync"),
+        ({"WEBHOOK_APPLY": "async"}, "async"),
+    ],
+)
+def test_webhooks_are_applied_in_batches_by_default_only_with_a_broker(env, mode):
+    result = load_settings(DEBUG="1", **env)
+    assert json.loads(result.stdout)["webhook_apply"] == mode
