@@ -19,8 +19,10 @@ import types
 from django.conf import settings
 from django.core.handlers.base import BaseHandler
 from django.core.handlers.wsgi import WSGIHandler
+from django.db import connection
 from django.http import HttpResponse
 from django.urls import path
+from django.views.decorators.csrf import csrf_exempt
 
 from statuspage.wsgi import application as production
 
@@ -41,13 +43,34 @@ def trivial(request):
     return HttpResponse(b"ok", content_type="text/plain")
 
 
+@csrf_exempt
+def trivial_post(request):
+    """The POST baseline (webhook_throughput): reads the body, answers like an accepted webhook."""
+    request.body  # noqa: B018
+    return HttpResponse(b'{"status":"accepted"}', status=202, content_type="application/json")
+
+
+@csrf_exempt
+def bare_insert(request):
+    """The POST baseline plus one plain INSERT of the body into a table of its own (created by
+    webhook_throughput): the least that storing a request costs."""
+    with connection.cursor() as cursor:
+        cursor.execute("INSERT INTO bench_bare_insert (body) VALUES (%s)", [request.body.decode()])
+    return HttpResponse(b'{"status":"accepted"}', status=202, content_type="application/json")
+
+
 def middleware(request):
     """What each handler chains, read from the chains themselves (not from settings)."""
     chains = {"baseline": middleware_chain(baseline), "production": middleware_chain(production)}
     return HttpResponse(json.dumps(chains), content_type="application/json")
 
 
-urlpatterns = [path("bench/trivial", trivial), path("bench/middleware", middleware)]
+urlpatterns = [
+    path("bench/trivial", trivial),
+    path("bench/post", trivial_post),
+    path("bench/insert", bare_insert),
+    path("bench/middleware", middleware),
+]
 
 
 class DefaultMiddlewareHandler(WSGIHandler):

@@ -1,26 +1,27 @@
 """Webhook ingest on PostgreSQL and Redis: one gunicorn sync worker, one Celery worker.
 
-Run: ``.venv/bin/python bench/webhook_throughput.py [EVENTS] [REPETITIONS]`` (default 2000, 3;
-needs PostgreSQL and Redis on 127.0.0.1, Redis from BENCH_REDIS, default redis://127.0.0.1:6379,
-databases 10 and 11 are flushed).
+Run: ``.venv/bin/python bench/webhook_throughput.py [EVENTS]`` (default 2000 per figure;
+BENCH_REPS repetitions, default 3; PostgreSQL on 127.0.0.1, Redis at BENCH_REDIS_URL, which
+holds the Celery queue and the cache and is flushed). Part of ``bench/run``.
 
 Every event is a signed `tracking.updated` with one new checkpoint for one of 200 shipments (a
-new scan: the full write path). Per repetition, each figure over its own fresh events:
+new scan: the full write path). Per repetition, each figure over fresh events, same server:
 
-- baselines, same server, same client: a trivial POST and a bare INSERT of the body, both behind
-  Django's default middleware (bench/_webhook_site.py);
-- accepted: WEBHOOK_APPLY=async, the Celery worker stopped (events pile up as pending);
+- baselines: a trivial POST and the same plus a bare INSERT of the body, behind Django's default
+  middleware (bench/_site_wsgi.py), sent by the same client;
+- accepted: WEBHOOK_APPLY=async, no Celery worker running (events pile up as pending);
 - applied: that backlog drained by one Celery worker (`--pool solo`), and another by the
-  in-process batch applier (`manage.py apply_webhooks`), events/s between the first and the last
+  in-process batch applier (`manage.py apply_webhooks`): events/s between the first and the last
   batch's commit;
 - end to end: gunicorn and the Celery worker at once, from the first POST to the last applied;
 - duplicates: the same events again (async);
-- sync: WEBHOOK_APPLY=sync without a broker, as a small deployment runs it (notifications are
-  then sent in the request too).
+- sync: WEBHOOK_APPLY=sync without a broker, as a small deployment runs it (status emails and
+  merchant webhooks are then handled in the request too).
 
-Each line gives the median and the spread (min–max) of the repetitions; ratios are against the
-trivial POST of the same repetition. The client is two processes sending pre-signed requests
-over fresh connections (gunicorn's sync workers close them), so the worker is never idle.
+Ratios are against the trivial POST of the same repetition; median and spread (min–max) over the
+repetitions. CPU: the gunicorn (or Celery) processes' CPU time per event, from /proc. The client
+is two processes sending pre-signed requests over fresh connections (gunicorn's sync workers
+close them), so the worker never waits for it.
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ import hashlib
 import hmac
 import json
 import multiprocessing
-import os
 import socket
 import statistics
 import subprocess
@@ -43,12 +43,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import psycopg
 from _server import PG, PYTHON, ROOT, environment, fresh_database, gunicorn, manage
+from _throughput import GUNICORN_CONFIG, REDIS_URL, REPS, WSGI_APP, cpu_seconds, result_line, server_processes
 
-REDIS = os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379").rstrip("/")
-BROKER, CACHE = f"{REDIS}/10", f"{REDIS}/11"
 PARCELS = 200
 CLIENTS = 2
-APP = "_webhook_site_wsgi:application"
+TARGET = 500  # new-checkpoint events/s accepted by one worker (issue 12)
 SETUP = f"""
 from django.db import connection
 from orders.models import Account
@@ -183,6 +182,8 @@ def send(port: int, requests: list[bytes]) -> tuple[float, dict[int, int], float
 
 
 class CeleryWorker:
+    """One Celery worker process (`--pool solo`: one task at a time), and its CPU time."""
+
     def __init__(self, env: dict[str, str]):
         self.env = env
 
@@ -191,6 +192,9 @@ class CeleryWorker:
         command += ["--loglevel", "WARNING", "--without-gossip", "--without-mingle", "--without-heartbeat"]
         self.process = subprocess.Popen(command, env=self.env, cwd=ROOT)
         return self
+
+    def cpu(self) -> float:
+        return cpu_seconds([self.process.pid])
 
     def __exit__(self, *exc):
         self.process.terminate()
@@ -206,22 +210,25 @@ class Database:
     def value(self, sql: str, *params):
         return self.connection.execute(sql, params).fetchone()[0]
 
+    def pending(self) -> int:
+        return self.value("SELECT count(*) FROM orders_webhookevent WHERE outcome = 'pending'")
+
     def wait_until_applied(self, timeout: float = 900) -> None:
         deadline = time.monotonic() + timeout
-        while self.value("SELECT count(*) FROM orders_webhookevent WHERE outcome = 'pending'"):
+        while self.pending():
             if time.monotonic() > deadline:
                 raise SystemExit("events still pending")
             time.sleep(0.2)
 
     def applied_rate(self, first: int, count: int) -> tuple[float, str]:
-        """Events/s between the first and the last batch's commit (each batch stamps its events)."""
+        """Events/s between the first and the last batch's commit (a batch stamps its events)."""
         ids = [f"evt-{i}" for i in range(first, first + count)]
         rows = self.connection.execute(
             "SELECT processed_at, outcome, count(*) FROM orders_webhookevent WHERE event_id = ANY(%s) "
             "GROUP BY processed_at, outcome ORDER BY processed_at",
             [ids],
         ).fetchall()
-        outcomes = Counter()
+        outcomes: Counter[str] = Counter()
         for _at, outcome, number in rows:
             outcomes[outcome] += number
         seconds = (rows[-1][0] - rows[0][0]).total_seconds()
@@ -234,32 +241,50 @@ class Database:
 def flush_redis() -> None:
     import redis
 
-    for url in (BROKER, CACHE):
-        redis.Redis.from_url(url).flushdb()
+    redis.Redis.from_url(REDIS_URL).flushdb()
+
+
+def serve(env: dict[str, str]):
+    return gunicorn(env, workers=1, app=WSGI_APP, config=GUNICORN_CONFIG)
 
 
 # --- the run -----------------------------------------------------------------------------------
 
 
-def spread(values: list[float]) -> str:
-    return f"{statistics.median(values):8.1f}  ({min(values):.1f}–{max(values):.1f})"
+class Figures:
+    def __init__(self) -> None:
+        self.rates: dict[str, list[float]] = {}
+        self.ratios: dict[str, list[float]] = {}
+        self.cpu: dict[str, list[float]] = {}
+        self.notes: dict[str, str] = {}
+        self.trivial = 0.0
 
-
-def main(n: int, repetitions: int) -> None:
-    flush_redis()
-    figures: dict[str, list[tuple[float, float]]] = {}  # name: (events/s, ratio to that run's trivial POST)
-    notes: dict[str, str] = {}
-    trivial = 0.0
-
-    def record(name: str, value: float, note: str = "") -> None:
-        figures.setdefault(name, []).append((value, value / trivial))
+    def add(self, name: str, rate: float, *, cpu_ms: float | None = None, note: str = "") -> None:
+        self.rates.setdefault(name, []).append(rate)
+        self.ratios.setdefault(name, []).append(rate / self.trivial)
+        if cpu_ms is not None:
+            self.cpu.setdefault(name, []).append(cpu_ms)
         if note:
-            notes[name] = note
+            self.notes[name] = note
 
+    def cpu_ms(self, name: str) -> float:
+        return statistics.median(self.cpu[name])
+
+
+def timed_send(port: int, requests: list[bytes]) -> tuple[float, dict[int, int], float, float]:
+    """send(), plus the gunicorn processes' CPU milliseconds per request."""
+    pids = server_processes(port)
+    before = cpu_seconds(pids)
+    rate, statuses, began = send(port, requests)
+    return rate, statuses, began, (cpu_seconds(pids) - before) * 1000 / len(requests)
+
+
+def main(n: int) -> None:
+    flush_redis()
+    figures = Figures()
     with fresh_database("statuspage_bench_webhooks") as name:
-        base = environment(name, DJANGO_SETTINGS_MODULE="_webhook_site", CACHE_URL=CACHE,
-                           GUNICORN_ACCESS_LOG="/dev/null")  # fmt: skip
-        async_env = {**base, "CELERY_BROKER_URL": BROKER, "WEBHOOK_APPLY": "async"}
+        base = environment(name, CACHE_URL=REDIS_URL)
+        async_env = {**base, "CELERY_BROKER_URL": REDIS_URL, "WEBHOOK_APPLY": "async"}
         sync_env = {**base, "CELERY_BROKER_URL": "", "WEBHOOK_APPLY": "sync"}
         manage(base, "migrate", "--noinput")
         secret = manage(base, "shell", stdin=SETUP).strip().splitlines()[-1]
@@ -271,38 +296,49 @@ def main(n: int, repetitions: int) -> None:
             first += count
             return event_bodies(first - count, count)
 
-        for _rep in range(repetitions):
-            with gunicorn(async_env, workers=1, app=APP) as port:
+        for _rep in range(REPS):
+            with serve(async_env) as port:
                 send(port, signed_requests(secret, fresh(100)))  # warm-up (applied below)
-                trivial = send(port, [raw_post("/bench/trivial", b, {}) for b in event_bodies(0, n)])[0]
-                record("trivial POST (baseline)", trivial)
-                record(
-                    "bare INSERT (baseline)",
-                    send(port, [raw_post("/bench/insert", b, {}) for b in event_bodies(0, n)])[0],
-                )
+                posts = [raw_post("/bench/post", body, {}) for body in event_bodies(0, n)]
+                figures.trivial, _statuses, _began, cpu = timed_send(port, posts)
+                figures.add("trivial POST (baseline)", figures.trivial, cpu_ms=cpu)
+                inserts = [raw_post("/bench/insert", body, {}) for body in event_bodies(0, n)]
+                rate, _statuses, _began, cpu = timed_send(port, inserts)
+                figures.add("bare INSERT (baseline)", rate, cpu_ms=cpu)
+
                 start, bodies = first, fresh(n)
-                rate, statuses, _began = send(port, signed_requests(secret, bodies))
-                record("accepted (async)", rate, f"statuses={statuses}")
-                with CeleryWorker(async_env):
+                rate, statuses, _began, cpu = timed_send(port, signed_requests(secret, bodies))
+                figures.add("accepted (async)", rate, cpu_ms=cpu, note=f"statuses={statuses}")
+                with CeleryWorker(async_env) as worker:
                     database.wait_until_applied()
-                record("applied by one Celery worker", *database.applied_rate(start, n))
-                rate, statuses, _began = send(port, signed_requests(secret, bodies))
-                record("duplicates (async)", rate, f"statuses={statuses}")
+                    worker_cpu = worker.cpu()
+                rate, outcomes = database.applied_rate(start, n)
+                figures.add(
+                    "applied by one Celery worker", rate, cpu_ms=worker_cpu * 1000 / (n + 100), note=outcomes
+                )
+                rate, statuses, _began, cpu = timed_send(port, signed_requests(secret, bodies))
+                figures.add("duplicates (async)", rate, cpu_ms=cpu, note=f"statuses={statuses}")
+
                 start = first
-                record("accepted (async)", send(port, signed_requests(secret, fresh(n)))[0])
+                rate, _statuses, _began, cpu = timed_send(port, signed_requests(secret, fresh(n)))
+                figures.add("accepted (async)", rate, cpu_ms=cpu)
                 command = [str(PYTHON), str(ROOT / "manage.py"), "apply_webhooks", "--once"]
                 subprocess.run(command, env=async_env, check=True, stdout=subprocess.DEVNULL)
-                record("applied by the in-process batch applier", *database.applied_rate(start, n))
+                rate, outcomes = database.applied_rate(start, n)
+                figures.add("applied by the in-process batch applier", rate, note=outcomes)
+
                 with CeleryWorker(async_env):
-                    time.sleep(5)  # booted, and done with the kicks queued above
+                    time.sleep(5)  # booted, and done with the wake-ups queued above
                     database.wait_until_applied()
                     _rate, _statuses, began = send(port, signed_requests(secret, fresh(n)))
                     database.wait_until_applied()
-                record("end to end: gunicorn + Celery worker at once", n / (database.last_applied() - began))
-            with gunicorn(sync_env, workers=1, app=APP) as port:
+                figures.add(
+                    "end to end: gunicorn + Celery worker at once", n / (database.last_applied() - began)
+                )
+            with serve(sync_env) as port:
                 send(port, signed_requests(secret, fresh(50)))  # warm-up
-                rate, statuses, _began = send(port, signed_requests(secret, fresh(n // 2)))
-                record("sync (applied in the request)", rate, f"statuses={statuses}")
+                rate, statuses, _began, cpu = timed_send(port, signed_requests(secret, fresh(n // 2)))
+                figures.add("sync (applied in the request)", rate, cpu_ms=cpu, note=f"statuses={statuses}")
             flush_redis()
         pieces = {}
         for line in manage(async_env, "shell", stdin=PIECES).splitlines():
@@ -318,36 +354,49 @@ def main(n: int, repetitions: int) -> None:
             ):
                 pieces[label] = float(value)
         database.connection.close()
+    report(figures, pieces, n)
 
-    print(f"Webhook ingest, PostgreSQL + Redis, one gunicorn sync worker, {CLIENTS} client processes,")
-    print(
-        f"{n} new-checkpoint events per figure ({n // 2} for sync), {repetitions} repetitions: "
-        "median (min–max)"
+
+def report(figures: Figures, pieces: dict[str, float], n: int) -> None:
+    print(f"one gunicorn sync worker, {CLIENTS} client processes, PostgreSQL + Redis; {n} new-checkpoint")
+    print(f"events per figure ({n // 2} for sync), {REPS} repetitions; ratio: to the trivial POST")
+    for name, rates in figures.rates.items():
+        rate = statistics.median(rates)
+        note = f"{min(rates):.0f}–{max(rates):.0f}/s"
+        if name in figures.cpu:
+            note += f", CPU {figures.cpu_ms(name):.2f} ms/event"
+        if name == "accepted (async)":
+            note += f", target ≥ {TARGET}/s {'ok' if rate >= TARGET else 'MISS'}"
+        if name in figures.notes:
+            note += f", {figures.notes[name]}"
+        print(result_line(name, figures.ratios[name], rate=rate, unit="events/s", note=note))
+    accept = 1000 / statistics.median(figures.rates["accepted (async)"])
+    post = 1000 / statistics.median(figures.rates["trivial POST (baseline)"])
+    insert = 1000 / statistics.median(figures.rates["bare INSERT (baseline)"])
+    process = ", ".join(
+        [
+            f"account {pieces['account']:.0f} µs",
+            f"signature {pieces['signature']:.0f} µs",
+            f"JSON {pieces['json']:.0f} µs",
+            f"validation {pieces['validate']:.0f} µs",
+            f"store (validation + {pieces['store_statements']:.0f} statement) {pieces['store']:.0f} µs",
+        ]
     )
-    for name, values in figures.items():
-        rates, ratios = [v for v, _ in values], [r for _, r in values]
-        line = f"{name:<46} {spread(rates)} /s  ratio {statistics.median(ratios):.2f}"
-        print(line + (f"  {notes[name]}" if name in notes else ""))
-    per_request = 1000 / statistics.median(v for v, _ in figures["accepted (async)"])
-    floor = 1000 / statistics.median(v for v, _ in figures["trivial POST (baseline)"])
-    insert = 1000 / statistics.median(v for v, _ in figures["bare INSERT (baseline)"])
     print(
-        f"what caps accepting: {per_request:.2f} ms a request (trivial POST {floor:.2f} ms, bare INSERT "
-        f"{insert:.2f} ms); in the process: account {pieces['account']:.0f} µs, signature "
-        f"{pieces['signature']:.0f} µs, JSON {pieces['json']:.0f} µs, validation "
-        f"{pieces['validate']:.0f} µs, store (validation + {pieces['store_statements']:.0f} INSERT) "
-        f"{pieces['store']:.0f} µs; the rest is our middleware, django-ninja and gunicorn"
+        f"what caps accepting: {accept:.2f} ms a request (trivial POST {post:.2f} ms, bare INSERT "
+        f"{insert:.2f} ms); gunicorn's CPU {figures.cpu_ms('accepted (async)'):.2f} ms/request "
+        f"(trivial POST {figures.cpu_ms('trivial POST (baseline)'):.2f}, bare INSERT "
+        f"{figures.cpu_ms('bare INSERT (baseline)'):.2f}); in the process: {process}; the rest is our "
+        "middleware, django-ninja and waiting for PostgreSQL"
     )
     print(
         f"what caps applying: {pieces['apply_statements']:.1f} SQL statements per event (claim, locks and "
         "outcomes shared by the batch; per event: lock the order, insert the checkpoint, read the "
-        "shipment's state before, update shipment and order, write the notification outbox), one "
-        "notification task published per changed order, and the ORM's Python around them"
+        "shipment's state before, update shipment and order, write the notification outbox), a "
+        "notification task published per changed order, and the ORM's Python around them "
+        f"(Celery worker CPU {figures.cpu_ms('applied by one Celery worker'):.2f} ms/event)"
     )
 
 
 if __name__ == "__main__":
-    main(
-        int(sys.argv[1]) if len(sys.argv) > 1 else 2000,
-        int(sys.argv[2]) if len(sys.argv) > 2 else 3,
-    )
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 2000)

@@ -9,11 +9,13 @@ what they do need: the request id, the security headers, host validation and Con
 the 400 for unreadable input and the 503 while the database is away.
 
 Only requests whose answer cannot depend on the skipped middleware take the lane: a GET or HEAD
-of exactly one of `ANSWERS`, without a session cookie. A request carrying a session cookie may be
-staff's (who see hidden events), a POST would meet the CSRF check: both take the full chain, as
-does every other path (so 404s, slash redirects and translated error pages stay as they were).
-The info API's own errors speak the browser's language: that view applies the locale middleware
-itself when the lane skipped it (`orders.api.main`).
+of exactly one of `ANSWERS`, or a POST to one of the inbound webhooks (signed machine-to-machine
+calls; their view is exempt from CSRF and reads no session or user), without a session cookie.
+A request carrying a session cookie may be staff's (who see hidden events), any other POST would
+meet the CSRF check: both take the full chain, as does every other path (so 404s, slash
+redirects and translated error pages stay as they were).
+The info API's and the webhooks' own errors speak the caller's language: those views apply the
+locale middleware themselves when the lane skipped it (`orders.api.main`).
 """
 
 from __future__ import annotations
@@ -25,8 +27,9 @@ from django.core.handlers.exception import convert_exception_to_response
 from django.urls import reverse
 from django.utils.module_loading import import_string
 
-# URL names of the answers that take the lane.
+# URL names of the answers that take the lane, and of the webhooks (by source) for POSTs.
 ANSWERS = ("orders:info", "orders:info-widget")
+WEBHOOK = "orders:webhook"
 SAFE_METHODS = frozenset({"GET", "HEAD"})
 NOBODY = AnonymousUser()  # stateless: one instance serves every request
 
@@ -36,6 +39,7 @@ class FastLaneMiddleware:
         self.get_response = get_response
         self.lane = Lane(settings.FAST_LANE_MIDDLEWARE)
         self.paths: frozenset[str] | None = None  # reversed on the first request (URLconf loaded)
+        self.posts: frozenset[str] = frozenset()
 
     def __call__(self, request):
         if self.takes_lane(request):
@@ -45,12 +49,18 @@ class FastLaneMiddleware:
 
     def takes_lane(self, request) -> bool:
         if self.paths is None:
+            from orders.webhooks import SOURCES  # the sources, not a pattern: the lane keeps each path
+
+            self.posts = frozenset(reverse(WEBHOOK, kwargs={"source": source}) for source in SOURCES)
             self.paths = frozenset(reverse(name) for name in ANSWERS)
-        return (
-            request.path in self.paths  # reverse() includes the script prefix, as does request.path
-            and request.method in SAFE_METHODS
-            and settings.SESSION_COOKIE_NAME not in request.COOKIES
-        )
+        if request.method in SAFE_METHODS:
+            paths = self.paths
+        elif request.method == "POST":
+            paths = self.posts
+        else:
+            return False
+        # reverse() includes the script prefix, as does request.path
+        return request.path in paths and settings.SESSION_COOKIE_NAME not in request.COOKIES
 
 
 class Lane(BaseHandler):

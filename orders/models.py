@@ -6,6 +6,7 @@ state live in `orders.lifecycle`, so every way in (admin, API, webhook, command)
 
 from __future__ import annotations
 
+import functools
 import re
 import secrets
 import zoneinfo
@@ -105,33 +106,50 @@ ACCOUNT_ID = re.compile(r"[0-9]{1,18}")  # ASCII digits only: "²".isdigit() is 
 class InsertOnceQuerySet(models.QuerySet):
     """`insert_once`: one INSERT that a unique constraint may turn into nothing."""
 
-    def insert_once(self, instance: models.Model, *, constraint: str) -> bool:
+    def insert_once(
+        self, instance: models.Model, *, constraint: str, only_if: tuple[str, list] | None = None
+    ) -> bool:
         """`INSERT … ON CONFLICT (the constraint's columns) DO NOTHING RETURNING id`.
 
         True (and `instance.pk` set) when the row is new, False when the constraint already holds
         one. The database decides, as with a plain INSERT (a concurrent copy waits for the first
         to commit), but a duplicate costs no error, so no savepoint is needed around it.
+        `only_if`: an SQL condition (and its parameters) checked in the same statement; when it
+        does not hold, nothing is inserted either.
         """
-        meta = self.model._meta
-        unique = next(c for c in meta.constraints if c.name == constraint)
         connection = connections[router.db_for_write(self.model)]
-        quote = connection.ops.quote_name
-        fields = [field for field in meta.concrete_fields if not field.primary_key]
+        fields, sql = _insert_once_sql(self.model, constraint, connection.alias, only_if and only_if[0])
         values = [field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields]
-        target = ", ".join(quote(meta.get_field(name).column) for name in unique.fields)
-        columns = ", ".join(quote(field.column) for field in fields)
-        sql = (  # names from the model's own metadata, values as parameters
-            f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({', '.join(['%s'] * len(fields))}) "  # noqa: S608
-            f"ON CONFLICT ({target}) DO NOTHING RETURNING {quote(meta.pk.column)}"
-        )
         with connection.cursor() as cursor:
-            cursor.execute(sql, values)
+            cursor.execute(sql, values + (only_if[1] if only_if else []))
             row = cursor.fetchone()
         if row is None:
             return False
         instance.pk = row[0]
         instance._state.adding, instance._state.db = False, connection.alias
         return True
+
+
+@functools.cache
+def _insert_once_sql(model, constraint: str, alias: str, condition: str | None) -> tuple[list, str]:
+    """The fields and the statement of `insert_once`, built once per process."""
+    meta, connection = model._meta, connections[alias]
+    quote = connection.ops.quote_name
+    unique = next(c for c in meta.constraints if c.name == constraint)
+    fields = [field for field in meta.concrete_fields if not field.primary_key]
+    if condition is None:
+        rows = f"VALUES ({', '.join(['%s'] * len(fields))})"
+    else:  # a SELECT's values have no column to take their type from: PostgreSQL needs casts
+        typed = connection.vendor == "postgresql"
+        rows = ", ".join(f"CAST(%s AS {field.db_type(connection)})" if typed else "%s" for field in fields)
+        rows = f"SELECT {rows} WHERE {condition}"
+    target = ", ".join(quote(meta.get_field(name).column) for name in unique.fields)
+    columns = ", ".join(quote(field.column) for field in fields)
+    sql = (  # names from the model's own metadata, values as parameters
+        f"INSERT INTO {quote(meta.db_table)} ({columns}) {rows} "
+        f"ON CONFLICT ({target}) DO NOTHING RETURNING {quote(meta.pk.column)}"
+    )
+    return fields, sql
 
 
 class AccountQuerySet(models.QuerySet):
@@ -962,6 +980,21 @@ class WebhookOutcome(models.TextChoices):
 class WebhookEventQuerySet(InsertOnceQuerySet):
     def pending(self):
         return self.filter(outcome=WebhookOutcome.PENDING)
+
+    def insert_signed(self, event: WebhookEvent, *, signed_with: str) -> bool:
+        """`insert_once`, checking in the same statement that `signed_with`, the secret the event's
+        signature was verified with, is still its account's webhook secret (the verifying process
+        may hold a copy of the account from before a rotation or a deletion)."""
+        quote = connections[router.db_for_write(self.model)].ops.quote_name
+        account = Account._meta
+        secret = account.get_field("webhook_secret").column
+        condition = (  # names from the model's own metadata, values as parameters
+            f"EXISTS (SELECT 1 FROM {quote(account.db_table)} "  # noqa: S608
+            f"WHERE {quote(account.pk.column)} = %s AND {quote(secret)} = %s)"
+        )
+        return self.insert_once(
+            event, constraint="webhook_event_unique", only_if=(condition, [event.account_id, signed_with])
+        )
 
     def claim(self, limit: int) -> list[WebhookEvent]:
         """The oldest pending events no other applier holds, locked until the transaction ends

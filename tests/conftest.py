@@ -21,6 +21,7 @@ from orders.carriers import base as carrier_base
 from orders.carriers import registry
 from orders.carriers.sandbox import SandboxCarrierServer
 from orders.models import Account, Checkpoint, LineItem, Order, Tracking
+from orders.webhooks import signatures as webhook_signatures
 
 _numbers = itertools.count(1001)
 
@@ -37,6 +38,7 @@ def _fresh_cache():
     cache.clear()
     ratelimits.counters().clear()
     known_accounts.forget()
+    webhook_signatures.forget_accounts()
     yield
     cache.clear()
     ratelimits.counters().clear()

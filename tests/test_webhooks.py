@@ -8,7 +8,7 @@ import time
 from datetime import date
 
 import pytest
-from django.test import override_settings
+from django.test import Client, override_settings
 
 from orders import webhooks
 from orders.models import Order, OrderStatus, Tracking, WebhookEvent
@@ -545,3 +545,55 @@ def test_order_updated_can_change_the_prescription_reference(client, account):
     updated = event("order.updated", "evt_rx", orderId="ord_abc123xyz", prescriptionId="rx_222")
     assert post(client, account, updated).json()["status"] == "applied"
     assert Order.objects.get().external_reference == "rx_222"
+
+
+# --- the process's copy of the account --------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_a_rotated_secret_works_at_once_and_the_old_one_stops(client, account, settings, mode):
+    settings.WEBHOOK_APPLY = mode
+    assert post(client, account, CREATED).status_code in (200, 202)  # the account is now kept
+    old = account.webhook_secret
+    account.webhook_secret = "whsec_rotated"
+    account.save(update_fields=["webhook_secret"])
+    fulfilled = post(client, account, FULFILLED)  # signed with the new secret
+    assert fulfilled.status_code in (200, 202)
+    cancelled = json.dumps(event("order.cancelled", "evt_old_secret", orderId="ord_abc123xyz")).encode()
+    refused = post(client, account, None, raw=cancelled, signature=webhooks.sign(old, cancelled))
+    assert (refused.status_code, error_code(refused)) == (401, "unauthorized")
+    assert set(WebhookEvent.objects.values_list("event_id", flat=True)) == {CREATED["id"], FULFILLED["id"]}
+
+
+def test_a_deleted_account_takes_no_more_events(client, account):
+    assert post(client, account, CREATED, query="?account=acme").status_code == 200
+    account.delete()
+    response = post(client, account, FULFILLED, query="?account=acme")
+    assert (response.status_code, response.json()["error"]["details"]["field"]) == (400, "account")
+    assert not WebhookEvent.objects.exists()
+
+
+# --- the fast lane (orders.fastlane): webhooks skip the middleware they do not use --------------
+
+
+def test_a_webhook_answers_alike_in_the_fast_lane_and_the_full_chain(client, account):
+    fast = post(client, account, CREATED)
+    browser = Client()
+    browser.cookies["sessionid"] = "no-such-session"  # a session cookie: the full chain
+    full = post(browser, account, FULFILLED)
+    assert (fast.status_code, full.status_code) == (200, 200)
+    assert fast.json()["status"] == full.json()["status"] == "applied"
+    for name in ("X-Content-Type-Options", "Referrer-Policy", "X-Frame-Options", "Content-Type"):
+        assert fast[name] == full[name], name
+    assert fast["X-Request-Id"] and full["X-Request-Id"]
+    assert "Set-Cookie" not in fast and "Cookie" not in fast.get("Vary", "")
+
+
+def test_a_rejected_webhook_speaks_the_senders_language_in_the_fast_lane(client, account):
+    post(client, account, CREATED)
+    post(client, account, FULFILLED)
+    body = json.dumps(event("order.cancelled", "evt_c", orderId="ord_abc123xyz")).encode()
+    headers = {"Statuspage-Signature": webhooks.sign(account.webhook_secret, body), "Accept-Language": "de"}
+    response = client.post("/webhooks/nimbus/", body, content_type="application/json", headers=headers)
+    assert response.status_code == 409
+    assert "kann nicht mehr storniert werden" in response.json()["error"]["message"]

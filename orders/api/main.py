@@ -89,8 +89,23 @@ def urlpatterns() -> list:
     ]
 
 
+def _in_request_language(view):
+    """A webhook's errors (a 409's reason) in the sender's language, also in the fast lane."""
+    in_request_language = decorator_from_middleware(LocaleMiddleware)(view)
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs):
+        if hasattr(request, "LANGUAGE_CODE"):  # LocaleMiddleware has run
+            return view(request, *args, **kwargs)
+        return in_request_language(request, *args, **kwargs)
+
+    return wrapper
+
+
 def _wrapped(name: str | None, view):
-    return _remembered_first(view) if name == "info" else view
+    if name == "info":
+        return _remembered_first(view)
+    return _in_request_language(view) if name == "webhook" else view
 
 
 def not_found(request: HttpRequest, path: str = ""):

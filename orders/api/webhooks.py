@@ -44,9 +44,9 @@ class WebhookParams(Schema):
 def receive(request: HttpRequest, source: str, params: Query[WebhookParams]):
     if source not in webhooks.SOURCES:
         raise webhooks.WebhookError(404, "not_found", f"Unknown webhook source “{source[:50]}”")
-    account = webhooks.find_account(params.account)
+    webhooks.find_account(params.account)  # a 400 for the account comes before a 413 for the body
     receipt = webhooks.receive(
-        account=account,
+        account_ref=params.account,
         source=source,
         body=request.body,  # over DATA_UPLOAD_MAX_MEMORY_SIZE: RequestDataTooBig → 413
         signature=request.headers.get(webhooks.SIGNATURE_HEADER, ""),

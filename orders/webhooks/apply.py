@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -51,7 +52,7 @@ from orders.payloads import (
 from orders.validation_errors import error_location, join_path, reason
 from orders.webhooks import wakeup
 from orders.webhooks.formats import Envelope, FeedCheckpoint, NimbusOrder, OrderRef, Shipment, TrackingUpdate
-from orders.webhooks.signatures import WebhookError, verify_signature
+from orders.webhooks.signatures import SIGNATURE_HEADER, WebhookError, find_account, verify_signature
 
 DUPLICATE = "duplicate"
 ACCEPTED = "accepted"  # stored, to be applied by a batch (WEBHOOK_APPLY=async)
@@ -343,7 +344,8 @@ def _apply(ctx: Context, kind: EventType) -> None:
 
 def store(*, account: Account, source: str, envelope: Envelope, kind: EventType, data: Any,
           payload: dict, outcome: str) -> WebhookEvent | None:  # fmt: skip
-    """Insert the event once; None when (account, source, id) is already stored."""
+    """Insert the event once; None when (account, source, id) is already stored, or when the
+    account's secret is no longer the one the signature was checked with."""
     event = WebhookEvent(
         account=account,
         source=source,
@@ -354,12 +356,25 @@ def store(*, account: Account, source: str, envelope: Envelope, kind: EventType,
         occurred_at=envelope.createdAt,
         outcome=outcome,
     )
-    return event if WebhookEvent.objects.insert_once(event, constraint="webhook_event_unique") else None
+    return event if WebhookEvent.objects.insert_signed(event, signed_with=account.webhook_secret) else None
+
+
+class SecretChanged(WebhookError):
+    """The account's webhook secret is not the one the signature was checked with (any more)."""
+
+    def __init__(self):
+        super().__init__(
+            401, "unauthorized", "The webhook signature is missing or invalid", field=SIGNATURE_HEADER,
+            reason="The webhook secret was rotated while the event arrived; sign it with the new one.",
+        )  # fmt: skip
 
 
 def _duplicate(account: Account, source: str, event_id: str) -> Receipt:
     # On PostgreSQL the insert waited for a concurrent copy to commit, so its row is visible.
-    return Receipt(DUPLICATE, WebhookEvent.objects.get(account=account, source=source, event_id=event_id))
+    stored = WebhookEvent.objects.filter(account=account, source=source, event_id=event_id).first()
+    if stored is None:
+        raise SecretChanged()
+    return Receipt(DUPLICATE, stored)
 
 
 def process(*, account: Account, source: str, payload: Any) -> Receipt:
@@ -399,16 +414,36 @@ def parse_stored(event: WebhookEvent) -> tuple[Envelope, EventType, Any] | None:
         return None
 
 
-def receive(*, account: Account, source: str, body: bytes, signature: str) -> Receipt:
-    """The whole webhook request: signature first, then JSON, then the event."""
+def receive(*, account_ref: str | None, source: str, body: bytes, signature: str) -> Receipt:
+    """The whole webhook request: account (`?account=`), signature, JSON, then the event."""
     if source not in EVENT_TYPES:
         raise WebhookError(404, "not_found", f"Unknown webhook source “{source}”")
-    verify_signature(account.webhook_secret, signature, body)
+    account = _signed_by(account_ref, signature, body)
     try:
         payload = json.loads(body, parse_constant=_reject_constant)
     except (ValueError, UnicodeDecodeError, RecursionError):
         raise _invalid_body("The body is not valid JSON.") from None
-    return process(account=account, source=source, payload=payload)
+    try:
+        return process(account=account, source=source, payload=payload)
+    except SecretChanged:  # the process's copy of the account was older than a rotation
+        account = find_account(account_ref, fresh=True)
+        verify_signature(account.webhook_secret, signature, body)
+        return process(account=account, source=source, payload=payload)
+
+
+def _signed_by(account_ref: str | None, signature: str, body: bytes) -> Account:
+    """The account whose secret signed `body`; a refusal by the process's copy of the account is
+    checked against the database before it is final (the sender may use a new secret)."""
+    account = find_account(account_ref)
+    try:
+        verify_signature(account.webhook_secret, signature, body)
+    except WebhookError:
+        current = find_account(account_ref, fresh=True)
+        if current.webhook_secret == account.webhook_secret:
+            raise
+        verify_signature(current.webhook_secret, signature, body)
+        return current
+    return account
 
 
 def _reject_constant(name: str):
@@ -425,6 +460,9 @@ def _invalid_body(reason: str) -> WebhookError:
     return WebhookError(400, "validation_error", "The event is invalid", field="body", reason=reason)
 
 
+UNSTORABLE_CHARACTERS = re.compile("[\x00\ud800-\udfff]")
+
+
 def _storable(value) -> bool:
     """False for JSON a JSON column refuses (\\u0000, unpaired surrogates, 1e999), at any depth."""
     stack = [value]
@@ -433,7 +471,7 @@ def _storable(value) -> bool:
         if not _finite(item):
             return False
         if isinstance(item, str):
-            if "\x00" in item or any("\ud800" <= char <= "\udfff" for char in item):
+            if UNSTORABLE_CHARACTERS.search(item):
                 return False
         elif isinstance(item, dict):
             stack.extend(item.keys())

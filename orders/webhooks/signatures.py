@@ -68,9 +68,40 @@ def _unauthorized(reason: str) -> WebhookError:
     )
 
 
-def find_account(value: str | None) -> Account:
-    """The `account` query parameter (id or slug); optional when there is a single account."""
-    value = (value or "").strip()
+def find_account(value: str | None, *, fresh: bool = False) -> Account:
+    """The `account` query parameter (id or slug); optional when there is a single account.
+
+    A deployment has a few accounts and a feed sends many events: each process keeps the accounts
+    it found for ACCOUNT_CACHE_SECONDS, without asking anyone on each request (orders.cache.accounts
+    asks Redis for a token; this check comes free with the event's INSERT instead). That copy
+    never lets a stale secret through: an event is
+    stored only if the secret its signature was checked with is still the account's (see
+    WebhookEvent.objects.insert_signed), and a signature the copy refuses is checked again
+    against the database (`fresh`) before the 401, so a sender that switched to a rotated secret
+    is not refused. What a copy can keep for that long: a renamed slug, or an account that
+    stopped being the only one, still answering requests that name it the old way.
+    """
+    key = (value or "").strip()
+    now = time.monotonic()
+    cached = _accounts.get(key)
+    if cached is not None and not fresh and cached[0] > now:
+        return cached[1]
+    account = _lookup(key)
+    if len(_accounts) >= 1000:  # only found accounts are kept, but a key is whatever was sent
+        _accounts.clear()
+    _accounts[key] = (now + ACCOUNT_CACHE_SECONDS, account)
+    return account
+
+
+ACCOUNT_CACHE_SECONDS = 30.0
+_accounts: dict[str, tuple[float, Account]] = {}
+
+
+def forget_accounts() -> None:
+    _accounts.clear()
+
+
+def _lookup(value: str) -> Account:
     if value and not value.isprintable():
         raise WebhookError(
             400, "validation_error", "Unknown account", field="account", reason="No such account."

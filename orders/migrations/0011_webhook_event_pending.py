@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('orders', '0009_tracking_public_id_and_recent_index'),
+        ('orders', '0010_admin_open_orders_and_returns_indexes'),
     ]
 
     operations = [
