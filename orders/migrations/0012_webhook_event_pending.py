@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('orders', '0010_admin_open_orders_and_returns_indexes'),
+        ('orders', '0011_tracking_trouble_index'),
     ]
 
     operations = [
