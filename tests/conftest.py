@@ -111,7 +111,7 @@ def order(account) -> Order:
 
 
 # Tests flush their Redis database, so each pytest-xdist worker gets one of its own (gw0 → 15,
-# gw1 → 14, gw2 → 12, …; 13 is the Celery worker test's broker). Beyond 14 workers they repeat.
+# gw1 → 14, gw2 → 12, …; 13 and 0 are the Celery worker tests' brokers). Beyond 14 workers they repeat.
 # TEST_REDIS_SERVER points a whole run at another server (two checkouts testing at once).
 REDIS_SERVER = os.environ.get("TEST_REDIS_SERVER", "redis://127.0.0.1:6379").rstrip("/")
 REDIS_TEST_DBS = (15, 14, *range(12, 0, -1))
