@@ -66,7 +66,7 @@ class FastLaneMiddleware:
 class Lane(BaseHandler):
     """Django's own request handling (view, process_view and process_exception hooks, template
     responses) behind another middleware list, with each path's URL resolved once per process:
-    the lane's paths take no arguments, so their match never changes."""
+    the lane takes a few exact paths only, so their matches never change."""
 
     def __init__(self, middleware: list[str]):
         super().__init__()
