@@ -225,3 +225,15 @@ def test_odd_list_parameters_never_fail(admin_client, five_orders, params):
     assert response.status_code in (200, 302)  # 302: Django's "?e=1" page for a lookup it refuses
     if response.status_code == 302:
         assert admin_client.get(response["Location"]).status_code == 200
+
+
+@pytest.mark.parametrize("sparse_up_to", [0, 20_000])  # PostgreSQL: walk the list, or read the matches first
+def test_a_substring_search_lists_the_same_orders_newest_first_either_way(
+    admin_client, five_orders, two_per_page, monkeypatch, sparse_up_to
+):
+    monkeypatch.setattr("orders.admin.common.SPARSE_MATCHES", sparse_up_to)
+    make_order(five_orders[0].account, order_number="XX-1", recipient_email="someone@elsewhere.example")
+    pages = [listed(admin_client, q="nw-", p=str(page)) for page in (1, 2, 3)]
+    assert pages == [["NW-5", "NW-4"], ["NW-3", "NW-2"], ["NW-1"]]
+    assert listed(admin_client, q="elsewhere") == ["XX-1"]
+    assert listed(admin_client, q="nw-", status__exact="shipped") == ["NW-5", "NW-3"]

@@ -25,6 +25,7 @@ from orders.admin.common import (
     also_in_open_orders,
     exact_order_matches,
     render_timeline,
+    sparse_matches_first,
 )
 from orders.admin.erasure import erase_personal_data
 from orders.admin.notifications import EmailNotificationInline
@@ -180,7 +181,8 @@ class OrderAdmin(LargeListMixin, admin.ModelAdmin):
             return exact, False  # a postal code of thousands of orders: let the list page through them
         if keys or len(term) < SUBSTRING_MIN_LENGTH:
             return queryset.filter(pk__in=keys), False
-        return super().get_search_results(request, queryset, term)
+        found, may_have_duplicates = super().get_search_results(request, queryset, term)
+        return sparse_matches_first(found, queryset), may_have_duplicates
 
     # --- list columns
 
