@@ -61,11 +61,20 @@ class Rate:
 
     @classmethod
     def parse(cls, rate: str) -> Rate:
-        """ "10/15m" → 10 per 900 s; units s, m, h, d."""
+        """ "10/15m" → 10 per 900 s; units s, m, h, d (each setting's value read once per process)."""
+        return _parsed(cls, rate)
+
+    @classmethod
+    def _parse(cls, rate: str) -> Rate:
         match = RATE.fullmatch(rate.strip())
         if match is None or int(match["count"]) < 1:
             raise ImproperlyConfigured(f"A rate looks like '10/15m', got {rate!r}")
         return cls(int(match["count"]), int(match["number"] or 1) * UNITS[match["unit"]])
+
+
+@lru_cache(maxsize=64)
+def _parsed(cls: type[Rate], rate: str) -> Rate:
+    return cls._parse(rate)
 
 
 def client_ip(request) -> str:
