@@ -266,7 +266,7 @@ def flush_redis() -> None:
 
 def main() -> None:
     flush_redis()
-    with fresh_database(f"statuspage_bench_render_{os.getpid()}") as database:
+    with fresh_database("statuspage_bench_render") as database:
         env = environment(
             database,
             CACHE_URL=REDIS_URL,
