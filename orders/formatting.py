@@ -12,7 +12,7 @@ import contextlib
 import zoneinfo
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 from decimal import Decimal
 from functools import lru_cache
 
@@ -102,13 +102,17 @@ def _local_datetime(value: datetime) -> datetime:
     return value.astimezone(current().zone) if timezone.is_aware(value) else value
 
 
+# Pages show the same few dates, times of day and prices over and over (every checkpoint of the
+# day, every order of the shop): each is formatted once per process and locale, not per page.
+
+
 def short_date(value: date | datetime | None) -> str:
     """ "Tue 24 Nov" (en-GB), "Tue, Nov 24" (en-US), "Di., 24. Nov.", "mar. 24 nov.", "mar, 24 nov"."""
     if value is None:
         return ""
     if isinstance(value, datetime):
         value = _local_datetime(value).date()
-    return format_skeleton("MMMEd", value, locale=current().locale)
+    return _skeleton("MMMEd", value, current().locale)
 
 
 def long_date(value: date | datetime | None) -> str:
@@ -117,28 +121,49 @@ def long_date(value: date | datetime | None) -> str:
         return ""
     if isinstance(value, datetime):
         value = _local_datetime(value).date()
-    return format_skeleton("yMMMd", value, locale=current().locale)
+    return _skeleton("yMMMd", value, current().locale)
+
+
+@lru_cache(maxsize=4096)
+def _skeleton(skeleton: str, value: date, locale: Locale) -> str:
+    return format_skeleton(skeleton, value, locale=locale)
 
 
 def time_of_day(value: datetime, *, with_zone: bool | None = None) -> str:
     """ "2:05 PM" or "14:05" as the locale writes it, with the zone when it is not obvious."""
     local = current()
     moment = _local_datetime(value)
-    text = format_time(moment, "short", locale=local.locale)
+    text = _short_time(moment.hour, moment.minute, local.locale)
     say_zone = local.say_zone if with_zone is None else with_zone
     return f"{text} {moment.tzname()}" if say_zone and moment.tzname() else text
+
+
+@lru_cache(maxsize=8192)
+def _short_time(hour: int, minute: int, locale: Locale) -> str:
+    """The locale's short time, which shows hours and minutes only (so these decide it)."""
+    return format_time(time(hour, minute), "short", locale=locale)
 
 
 def date_time(value: datetime | None, *, with_zone: bool | None = None) -> str:
     """ "Tue 24 Nov, 14:05" / "Tue, Nov 24, 2:05 PM EST"."""
     if value is None:
         return ""
-    pattern = get_datetime_format("short", locale=current().locale)
+    pattern = _datetime_pattern(current().locale)
     return pattern.replace("{1}", short_date(value)).replace("{0}", time_of_day(value, with_zone=with_zone))
+
+
+@lru_cache(maxsize=64)
+def _datetime_pattern(locale: Locale) -> str:
+    return str(get_datetime_format("short", locale=locale))
 
 
 def money(amount: Decimal | float | None, currency: str) -> str:
     """ "$89.90", "89,90 €", "1 234,50 €"."""
     if amount is None:
         return ""
-    return format_currency(amount, (currency or "USD").upper(), locale=current().locale)
+    return _money(amount, (currency or "USD").upper(), current().locale)
+
+
+@lru_cache(maxsize=4096)
+def _money(amount: Decimal | float, currency: str, locale: Locale) -> str:
+    return format_currency(amount, currency, locale=locale)

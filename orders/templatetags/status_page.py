@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import urlencode
 
 from django import template
-from django.utils import timezone
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+from django.templatetags.static import static
+from django.utils import timezone, translation
+from django.utils.text import capfirst
 
 from orders import presentation
 
@@ -52,3 +59,43 @@ def _lang_url_parts(request) -> tuple[str, list[tuple[str, str]], int]:
         at = sum(len(request.GET.getlist(name)) for name in names[:at] if name != "lang")
         parts = request._lang_url_parts = (request.path, query, at)
     return parts
+
+
+@dataclass(frozen=True)
+class LanguageLink:
+    code: str
+    name: str  # in its own language: "Deutsch"
+    url: str
+    current: bool
+
+
+@register.simple_tag(takes_context=True)
+def language_links(context) -> list[LanguageLink]:
+    """The footer's links to the current page in each of our languages."""
+    current = translation.get_language()
+    return [
+        LanguageLink(code, _name_local(code), lang_url(context, code), code == current)
+        for code, _name in settings.LANGUAGES
+    ]
+
+
+@lru_cache(maxsize=16)
+def _name_local(code: str) -> str:
+    return capfirst(translation.get_language_info(code)["name_local"])
+
+
+@register.simple_tag
+def static_url(path: str) -> str:
+    """`{% static %}`, looked up once per process (the manifest does not change while it runs)."""
+    return _static_url(path)
+
+
+@lru_cache(maxsize=64)
+def _static_url(path: str) -> str:
+    return static(path)
+
+
+@receiver(setting_changed)
+def _forget_static_urls(*, setting: str, **kwargs) -> None:
+    if setting in ("STATIC_URL", "STORAGES", "STATIC_ROOT"):
+        _static_url.cache_clear()

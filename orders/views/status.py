@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from urllib.parse import urlencode
 
-from django.urls import reverse
+from django.conf import settings
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
@@ -159,10 +161,10 @@ def status_context(
         cancelled = presentation.cancelled_box(result.account, lang) if order.is_cancelled else None
         details = order_details(result) if result.is_full else None
         jsonld = structured_data.json_ld(result)
-    calendar_base = reverse("orders:track-calendar")
+    urls = page_urls(get_script_prefix(), get_urlconf() or settings.ROOT_URLCONF)
     for card in cards:
         if calendar.has_event(card.tracking):
-            card.calendar_url = f"{calendar_base}?{query}&shipment={card.index}"
+            card.calendar_url = f"{urls['calendar']}?{query}&shipment={card.index}"
     return {
         "result": result,
         "order": order,
@@ -181,7 +183,22 @@ def status_context(
         "jsonld": jsonld,
         "query": query,
         "polling": not order.is_final,
+        "track_url": urls["track"],
+        "status_url": urls["status"],
+        "timeline_url": urls["timeline"],
     }
+
+
+@lru_cache(maxsize=8)
+def page_urls(script_prefix: str, urlconf: str) -> dict[str, str]:
+    """The paths the status block links to, reversed once per process (script prefix, URLconf)."""
+    names = {
+        "track": "track",
+        "status": "track-status",
+        "timeline": "track-timeline",
+        "calendar": "track-calendar",
+    }
+    return {key: reverse(f"orders:{name}", urlconf) for key, name in names.items()}
 
 
 @dataclass(frozen=True)
