@@ -300,6 +300,10 @@ LIVE_REFRESH_MIN_SECONDS = env_int("LIVE_REFRESH_MIN_SECONDS", 300)
 # demo, the tests and single-machine deployments, which run `manage.py poll_trackings`).
 CELERY_BROKER_URL = env("CELERY_BROKER_URL")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+if CELERY_TASK_ALWAYS_EAGER:
+    # Eager tasks still take a producer to serialise their arguments: an in-memory transport keeps
+    # kombu from warning "No hostname was supplied" on every task.
+    CELERY_BROKER_URL = "memory://localhost/"
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True  # a worker that dies mid-poll leaves the task to another
@@ -319,7 +323,7 @@ CELERY_BEAT_SCHEDULE = {
 # sync: each event is applied in its request (the answer says applied, stale, parked or 409).
 # async: the request only verifies and stores the event (202 accepted) and Celery workers apply
 # events in batches (or `manage.py apply_webhooks` without a broker). Default: async with a broker.
-WEBHOOK_APPLY = env("WEBHOOK_APPLY", "async" if CELERY_BROKER_URL else "sync")
+WEBHOOK_APPLY = env("WEBHOOK_APPLY", "sync" if CELERY_TASK_ALWAYS_EAGER else "async")
 if WEBHOOK_APPLY not in ("sync", "async"):
     raise ImproperlyConfigured(f"WEBHOOK_APPLY must be sync or async, got {WEBHOOK_APPLY!r}")
 # Events applied in one transaction by the batch applier.
@@ -370,3 +374,5 @@ LOGGING = {
         "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
     },
 }
+if CELERY_TASK_ALWAYS_EAGER:  # tasks run inside requests and commands: "Task … succeeded" is noise
+    LOGGING["loggers"]["celery.app.trace"] = {"level": "WARNING"}

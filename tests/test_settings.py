@@ -94,3 +94,21 @@ def test_nonsense_configuration_is_a_clear_startup_error(name, value):
 def test_webhooks_are_applied_in_batches_by_default_only_with_a_broker(env, mode):
     result = load_settings(DEBUG="1", **env)
     assert json.loads(result.stdout)["webhook_apply"] == mode
+
+
+def test_without_a_broker_tasks_run_inline_without_log_noise(tmp_path):
+    """The demo's first screen is its table of orders, not a log line per eager task or kombu's
+    warning about a broker host nobody configured."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "CELERY_", "CACHE"))}
+    env.update(DEBUG="1", DATABASE_URL=f"sqlite:///{tmp_path / 'demo.sqlite3'}")
+    env["DJANGO_SETTINGS_MODULE"] = "statuspage.settings"
+    manage = [sys.executable, str(ROOT / "manage.py")]
+    migrated = subprocess.run([*manage, "migrate"], env=env, capture_output=True, text=True, timeout=120)
+    assert migrated.returncode == 0, migrated.stderr
+
+    seeded = subprocess.run([*manage, "seed_demo"], env=env, capture_output=True, text=True, timeout=120)
+
+    assert seeded.returncode == 0, seeded.stderr
+    assert seeded.stdout.startswith("Created 20 demo orders")
+    assert "No hostname was supplied" not in seeded.stderr
+    assert "succeeded in" not in seeded.stderr  # celery.app.trace, once per task
