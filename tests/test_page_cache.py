@@ -19,7 +19,7 @@ from orders.cache import answers as answer_cache
 from orders.models import StateMessage
 from orders.privacy import erasure
 
-from .conftest import days_ago, make_order, scan, ship
+from .conftest import days_ago, make_account, make_order, scan, ship
 
 pytestmark = pytest.mark.django_db
 
@@ -322,6 +322,31 @@ def test_each_process_keeps_a_bounded_number_of_pages(client, account, monkeypat
     for order in orders:
         client.get(signed_page(order))
     assert len(answer_cache._local_pages.entries) == 4
+
+
+# --- cheaper when built afresh -----------------------------------------------------------------
+
+
+def test_the_shops_are_read_once_per_process_not_counted_per_page(client, shipped, django_assert_num_queries):
+    make_account(name="Second Shop", slug="second")
+    client.get("/")  # the shops, loaded once
+    for mode in ("order", "tracking", "email"):  # each page built afresh …
+        with django_assert_num_queries(0):  # … without a query for the shops (no COUNT(*))
+            page = client.get(f"/?mode={mode}")
+        assert (b'name="shop"' in page.content) == (mode == "order")  # several shops: typed, never listed
+        assert b"Second Shop" not in page.content
+
+
+def test_the_limited_page_reads_no_line_items(client, shipped):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(limited_page()).status_code == 200
+    assert captured.captured_queries and not any("lineitem" in q["sql"] for q in captured.captured_queries)
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(signed_page(shipped)).status_code == 200
+    assert any("lineitem" in q["sql"] for q in captured.captured_queries)  # full access shows them
 
 
 # --- Redis away ---------------------------------------------------------------------------------
