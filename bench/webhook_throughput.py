@@ -391,8 +391,8 @@ def report(figures: Figures, pieces: dict[str, float], n: int) -> None:
     )
     print(
         f"what caps applying: {pieces['apply_statements']:.1f} SQL statements per event (claim, locks and "
-        "outcomes shared by the batch; per event: lock the order, insert the checkpoint, read the "
-        "shipment's state before, update shipment and order, write the notification outbox), a "
+        "outcomes shared by the batch; per event: insert the checkpoint, update shipment and order, "
+        "write the notification outbox), a "
         "notification task published per changed order, and the ORM's Python around them "
         f"(Celery worker CPU {figures.cpu_ms('applied by one Celery worker'):.2f} ms/event)"
     )

@@ -221,11 +221,14 @@ def record_checkpoint(
     estimated_time_to: time | None = None,
     zone_known: bool = True,
     is_hidden: bool = False,
+    locked: bool = False,
 ) -> tuple[Checkpoint, bool]:
     """Store a carrier event once (repeats are ignored) and bring the shipment up to date.
 
     Returns (checkpoint, created). The status code defaults to the status so that two different
-    events at the same time and place stay distinct.
+    events at the same time and place stay distinct. `locked`: the caller holds the order's lock,
+    and read `tracking` and `tracking.order` under it (a webhook batch locks its orders up front
+    and passes each order's one instance down, changed only here): neither is read again.
     """
     if status not in TrackingStatus.values:
         raise TransitionError(_("Unknown tracking status “%s”.") % status)
@@ -241,18 +244,20 @@ def record_checkpoint(
     # No savepoint of its own (a webhook applies events by the thousand): inside a caller's
     # transaction, a failure here fails the caller's savepoint instead.
     with transaction.atomic(savepoint=False):
-        # Lock the order first: refreshes of sibling shipments must not interleave.
-        order = _locked(tracking.order)
-        tracking.order = order
+        if locked:
+            order, before = tracking.order, outbox.ShipmentBefore.of(tracking)
+        else:  # lock the order first: refreshes of sibling shipments must not interleave
+            order, before = _locked(tracking.order), None
+            tracking.order = order
         checkpoint = Checkpoint(tracking=tracking, status=status, **identity, **fields)
         # The unique constraint, not a prior SELECT, decides "new"; a repeat costs no savepoint.
         if not Checkpoint.objects.insert_once(checkpoint, constraint="checkpoint_event_unique"):
             return Checkpoint.objects.get(tracking=tracking, **identity), False
         if tracking.last_event_at is None or occurred_at >= tracking.last_event_at:
             _advance(tracking, checkpoint)  # the usual case: the newest event so far
-            _save_derived(tracking, order, checkpoint=checkpoint)
-        else:
-            _refresh(tracking, order, checkpoint=checkpoint)  # a late event: replay the history in time order
+            _save_derived(tracking, order, checkpoint=checkpoint, before=before)
+        else:  # a late event: replay the history in time order
+            _refresh(tracking, order, checkpoint=checkpoint, before=before)
     return checkpoint, True
 
 
@@ -301,8 +306,13 @@ def _advance(tracking: Tracking, checkpoint: Checkpoint) -> None:
     tracking.last_event_at = checkpoint.occurred_at
 
 
-def _save_derived(tracking: Tracking, order: Order, checkpoint: Checkpoint | None = None) -> None:
-    before = outbox.ShipmentBefore.stored(tracking)
+def _save_derived(
+    tracking: Tracking,
+    order: Order,
+    checkpoint: Checkpoint | None = None,
+    before: outbox.ShipmentBefore | None = None,
+) -> None:
+    before = before or outbox.ShipmentBefore.stored(tracking)
     _record_estimate_change(tracking)
     if tracking.status in FINAL_TRACKING_STATUSES:
         tracking.next_poll_at = None  # nothing more to learn from the carrier
@@ -331,6 +341,7 @@ def _refresh(
     checkpoint: Checkpoint | None = None,
     *,
     estimate_changed_at: datetime | None = None,
+    before: outbox.ShipmentBefore | None = None,
 ) -> None:
     """Recompute the shipment from its checkpoints, oldest to newest (order must be locked).
 
@@ -346,7 +357,7 @@ def _refresh(
         _advance(tracking, event)
     if estimate_changed_at is not None:
         tracking.estimate_set_at = estimate_changed_at
-    _save_derived(tracking, order, checkpoint=checkpoint)
+    _save_derived(tracking, order, checkpoint=checkpoint, before=before)
 
 
 def _record_estimate_change(tracking: Tracking) -> None:

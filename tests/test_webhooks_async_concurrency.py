@@ -22,7 +22,7 @@ from orders.notifications import events as notification_events
 from orders.notifications.models import OutboxEvent
 from orders.webhooks import wakeup
 
-from .conftest import REDIS_SERVER, make_account, make_order, ship
+from .conftest import REDIS_SERVER, REDIS_URL, make_account, make_order, ship
 from .test_api_concurrency import ADDRESS, run_concurrently
 from .test_webhooks_async import celery_broker
 
@@ -206,3 +206,25 @@ def test_a_celery_worker_applies_what_the_web_process_stored():
         worker.wait(timeout=30)
     assert set(WebhookEvent.objects.values_list("outcome", flat=True)) == {"applied"}
     assert Checkpoint.objects.count() == 3
+
+
+def test_a_batch_sends_one_notification_task_for_all_the_orders_it_changed():
+    if not _broker_up():
+        pytest.skip("needs Redis for the Celery broker")
+    import redis
+
+    account = make_account()
+    numbers = [f"1Z999AA1012345678{i}" for i in range(5)]
+    for index, number in enumerate(numbers):
+        ship(make_order(account, order_number=f"N-{index}"), number)
+    for index in range(10):  # two new checkpoints for each of five orders
+        webhooks.process(
+            account=account, source="tracking", payload=scan(f"e{index}", numbers[index % 5], index)
+        )
+    queue = redis.Redis.from_url(REDIS_URL)  # this test worker's own database: no worker reads it
+    queue.delete("celery")
+    with celery_broker(REDIS_URL):
+        assert webhooks.drain()[0] == {"applied": 10}
+    tasks = [json.loads(message)["headers"]["task"] for message in queue.lrange("celery", 0, -1)]
+    queue.delete("celery")
+    assert tasks == ["orders.notifications.tasks.fan_out_webhooks_of"]  # not one per change

@@ -8,6 +8,7 @@ outbox (orders.notifications.tasks); a beat sweep picks up anything a lost task 
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from datetime import date
 
@@ -36,6 +37,14 @@ class ShipmentBefore:
             return cls()
         return cls(
             status=row["status"], eta=row["estimated_delivery_date_end"] or row["estimated_delivery_date"]
+        )
+
+    @classmethod
+    def of(cls, tracking: Tracking) -> ShipmentBefore:
+        """The same, from an instance that holds what is stored (read under its order's lock)."""
+        return cls(
+            status=tracking.status,
+            eta=tracking.estimated_delivery_date_end or tracking.estimated_delivery_date,
         )
 
 
@@ -136,14 +145,31 @@ def record(order: Order, *, previous_status: str, change: ShipmentChange | None 
     )
     emails = any(event.startswith("email.") for event, _key, _data in found)
     webhooks = any(not event.startswith("email.") for event, _key, _data in found)
-    order_id = order.pk
-    transaction.on_commit(lambda: _kick(order_id, emails=emails, webhooks=webhooks))
+    _kick_after_commit(order.pk, emails=emails, webhooks=webhooks)
 
 
-def _kick(order_id: int, *, emails: bool, webhooks: bool) -> None:
-    from orders.notifications import tasks  # tasks import the services, which import this module
+_waiting = threading.local()  # {order id: (emails, webhooks)} to kick when this thread commits
 
-    tasks.schedule(order_id, emails=emails, webhooks=webhooks)
+
+def _kick_after_commit(order_id: int, *, emails: bool, webhooks: bool) -> None:
+    """Kick each order once per transaction, all of them together after it commits: a webhook
+    batch changes hundreds of orders in one transaction, and one message for all is far cheaper
+    than one each. (A kick left over from a transaction that rolled back goes with the next
+    commit: it finds nothing to send, as a sweep would.)"""
+    kicks = getattr(_waiting, "kicks", None)
+    if kicks is None:
+        kicks = _waiting.kicks = {}
+    had_emails, had_webhooks = kicks.get(order_id, (False, False))
+    kicks[order_id] = (had_emails or emails, had_webhooks or webhooks)
+    transaction.on_commit(_kick_waiting)
+
+
+def _kick_waiting() -> None:
+    kicks, _waiting.kicks = getattr(_waiting, "kicks", None), None
+    if kicks:
+        from orders.notifications import tasks  # tasks import the services, which import this module
+
+        tasks.schedule_many(kicks)
 
 
 def settle(order_ids) -> int:

@@ -1,6 +1,7 @@
 """Celery tasks: thin wrappers that take ids and call the notification services.
 
-After a state change commits, `schedule` fans its webhook events out at once and collects its
+After a transaction with state changes commits, `schedule_many` fans their webhook events out at
+once (one task for all the orders it changed) and collects each order's
 email events after NOTIFICATION_COALESCE_SECONDS (changes in that window share one email). Beat
 runs `sweep` every minute: retries that came due, and anything a lost task left in the outbox.
 Without a broker every task runs eagerly in the calling process.
@@ -18,11 +19,17 @@ from orders.notifications import emails, merchant_webhooks
 from orders.notifications.models import OutboxEvent
 
 
-def schedule(order_id: int, *, emails: bool, webhooks: bool) -> None:
-    if webhooks:
-        fan_out_webhooks.delay(order_id)
-    if emails:
-        send_order_emails.apply_async((order_id,), countdown=settings.NOTIFICATION_COALESCE_SECONDS)
+def schedule_many(kicks: dict[int, tuple[bool, bool]]) -> None:
+    """{order id: (emails, webhooks)}: the webhooks of all of them in one task, each order's
+    emails after its own coalescing delay."""
+    webhook_orders = [order_id for order_id, (_mail, webhooks) in kicks.items() if webhooks]
+    if len(webhook_orders) == 1:
+        fan_out_webhooks.delay(webhook_orders[0])
+    elif webhook_orders:
+        fan_out_webhooks_of.delay(webhook_orders)
+    for order_id, (mail, _webhooks) in kicks.items():
+        if mail:
+            send_order_emails.apply_async((order_id,), countdown=settings.NOTIFICATION_COALESCE_SECONDS)
 
 
 @shared_task(name="orders.notifications.tasks.send_order_emails", ignore_result=True, acks_late=True)
@@ -40,6 +47,13 @@ def send_email(notification_id: int) -> str:
 @shared_task(name="orders.notifications.tasks.fan_out_webhooks", ignore_result=True, acks_late=True)
 def fan_out_webhooks(order_id: int) -> None:
     deliver_webhooks_now(merchant_webhooks.fan_out(order_id))
+
+
+@shared_task(name="orders.notifications.tasks.fan_out_webhooks_of", ignore_result=True, acks_late=True)
+def fan_out_webhooks_of(order_ids: list[int]) -> None:
+    """fan_out_webhooks for several orders changed together (a webhook batch)."""
+    for order_id in order_ids:
+        deliver_webhooks_now(merchant_webhooks.fan_out(order_id))
 
 
 def deliver_webhooks_now(delivery_ids: list[int]) -> None:

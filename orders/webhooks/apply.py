@@ -206,19 +206,21 @@ def apply_placed(ctx: Context) -> str:
     return WebhookOutcome.APPLIED if _advance(order, OrderStatus.PROCESSING) else WebhookOutcome.STALE
 
 
-def _trackings(ctx: Context, number: str, carrier: str | None) -> list[Tracking]:
+def _trackings(ctx: Context, number: str, carrier: str | None) -> tuple[list[Tracking], bool]:
+    """The shipments with this number, and whether they (and their orders) were read under the
+    orders' locks (a batch's)."""
     known = (ctx.trackings or {}).get((ctx.account.pk, number))
     if known:
-        return [tracking for tracking in known if not carrier or tracking.carrier == carrier]
+        return [tracking for tracking in known if not carrier or tracking.carrier == carrier], True
     trackings = Tracking.objects.filter(order__account=ctx.account, tracking_number=number)
     if carrier:
         trackings = trackings.filter(carrier=carrier)
-    return list(trackings.select_related("order"))
+    return list(trackings.select_related("order")), False
 
 
 def apply_tracking_update(ctx: Context) -> str:
     data: TrackingUpdate = ctx.data
-    trackings = _trackings(ctx, data.trackingNumber, carrier_code(data.courier))
+    trackings, locked = _trackings(ctx, data.trackingNumber, carrier_code(data.courier))
     if not trackings:
         raise Park()
     checkpoints = sorted(data.checkpoints, key=lambda c: c.timestamp)
@@ -238,6 +240,7 @@ def apply_tracking_update(ctx: Context) -> str:
                 location=checkpoint.location,
                 country=checkpoint.country,
                 estimated_delivery_date=data.estimatedDeliveryDate if newest else None,
+                locked=locked,
             )
             created |= was_created
     return WebhookOutcome.APPLIED if created else WebhookOutcome.STALE

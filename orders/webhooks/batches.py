@@ -89,7 +89,9 @@ def _batch(limit: int) -> Counter[str]:
 
 def _lock_shipments(parsed) -> dict[tuple[int, str], list[Tracking]]:
     """Lock the orders of every shipment the batch's carrier updates name (in id order, one
-    statement), then read those shipments: fresh, and no one else changes them until commit."""
+    statement), then read those shipments: fresh, and no one else changes them until commit, so
+    the lifecycle need not read them again for each event (`record_checkpoint(locked=True)`).
+    Applying an order event may change them behind these instances: the caller then drops them."""
     numbers: dict[int, set[str]] = defaultdict(set)
     for event, (_envelope, _kind, data) in parsed:
         if isinstance(data, TrackingUpdate):
@@ -97,9 +99,10 @@ def _lock_shipments(parsed) -> dict[tuple[int, str], list[Tracking]]:
     known: dict[tuple[int, str], list[Tracking]] = {}
     for account_id, account_numbers in numbers.items():
         shipments = Tracking.objects.filter(order__account_id=account_id, tracking_number__in=account_numbers)
-        orders = Order.objects.filter(pk__in=shipments.values("order_id")).order_by("pk")
-        list(orders.select_for_update().values_list("pk", flat=True))
-        for tracking in shipments.select_related("order").order_by("pk"):
+        locked = Order.objects.select_for_update().filter(pk__in=shipments.values("order_id")).order_by("pk")
+        orders = {order.pk: order for order in locked}
+        for tracking in shipments.order_by("pk"):
+            tracking.order = orders[tracking.order_id]  # one instance per order, as the lifecycle wants
             known.setdefault((account_id, tracking.tracking_number), []).append(tracking)
     return known
 
