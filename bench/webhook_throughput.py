@@ -237,6 +237,16 @@ class Database:
     def last_applied(self) -> float:
         return self.value("SELECT max(processed_at) FROM orders_webhookevent").timestamp()
 
+    def latency(self, n: int = 200) -> tuple[float, float]:
+        """Milliseconds for a round trip (SELECT 1) and for a committed one-row INSERT, from here."""
+        timings = []
+        for sql in ("SELECT 1", "INSERT INTO bench_bare_insert (body) VALUES ('latency')"):
+            started = time.perf_counter()
+            for _ in range(n):
+                self.connection.execute(sql)
+            timings.append((time.perf_counter() - started) * 1000 / n)
+        return timings[0], timings[1]
+
 
 def flush_redis() -> None:
     import redis
@@ -258,6 +268,8 @@ class Figures:
         self.cpu: dict[str, list[float]] = {}
         self.notes: dict[str, str] = {}
         self.trivial = 0.0
+        self.round_trip: list[float] = []
+        self.commit: list[float] = []
 
     def add(self, name: str, rate: float, *, cpu_ms: float | None = None, note: str = "") -> None:
         self.rates.setdefault(name, []).append(rate)
@@ -297,6 +309,9 @@ def main(n: int) -> None:
             return event_bodies(first - count, count)
 
         for _rep in range(REPS):
+            round_trip, commit = database.latency()
+            figures.round_trip.append(round_trip)
+            figures.commit.append(commit)
             with serve(async_env) as port:
                 send(port, signed_requests(secret, fresh(100)))  # warm-up (applied below)
                 posts = [raw_post("/bench/post", body, {}) for body in event_bodies(0, n)]
@@ -381,6 +396,12 @@ def report(figures: Figures, pieces: dict[str, float], n: int) -> None:
             f"validation {pieces['validate']:.0f} µs",
             f"store (validation + {pieces['store_statements']:.0f} statement) {pieces['store']:.0f} µs",
         ]
+    )
+    print(
+        f"PostgreSQL, from the benchmark, same run: a round trip "
+        f"{statistics.median(figures.round_trip):.2f} ms, "
+        f"a committed one-row INSERT {statistics.median(figures.commit):.2f} ms "
+        f"({min(figures.commit):.2f}–{max(figures.commit):.2f}; the WAL flush a durable answer waits for)"
     )
     print(
         f"what caps accepting: {accept:.2f} ms a request (trivial POST {post:.2f} ms, bare INSERT "

@@ -306,6 +306,21 @@ def _advance(tracking: Tracking, checkpoint: Checkpoint) -> None:
     tracking.last_event_at = checkpoint.occurred_at
 
 
+DERIVED_FIELDS = (
+    "status",
+    "step",
+    "announced_delivery_date",
+    "estimated_delivery_date",
+    "estimated_delivery_date_end",
+    "estimated_time_from",
+    "estimated_time_to",
+    "delivered_at",
+    "last_event_at",
+    "next_poll_at",
+    "updated_at",
+)
+
+
 def _save_derived(
     tracking: Tracking,
     order: Order,
@@ -316,20 +331,9 @@ def _save_derived(
     _record_estimate_change(tracking)
     if tracking.status in FINAL_TRACKING_STATUSES:
         tracking.next_poll_at = None  # nothing more to learn from the carrier
-    tracking.save(
-        update_fields=[
-            "status",
-            "step",
-            "announced_delivery_date",
-            "estimated_delivery_date",
-            "estimated_delivery_date_end",
-            "estimated_time_from",
-            "estimated_time_to",
-            "delivered_at",
-            "last_event_at",
-            "next_poll_at",
-            "updated_at",
-        ]
+    tracking.updated_at = timezone.now()  # an UPDATE, not save(): no model signals to run, less work
+    Tracking.objects.filter(pk=tracking.pk).update(
+        **{name: getattr(tracking, name) for name in DERIVED_FIELDS}
     )
     _bump(order, shipment=outbox.ShipmentChange(tracking, before, checkpoint.pk if checkpoint else None))
     _sync_order_delivery(order, tracking)
