@@ -14,7 +14,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from orders import webhooks
 from orders.models import Checkpoint, Order, Tracking, WebhookEvent, WebhookOutcome
@@ -285,3 +285,12 @@ def test_outcomes_offered_by_the_admin_filter_include_pending_and_failed(admin_c
     )  # fmt: skip
     page = admin_client.get("/admin/orders/webhookevent/").content.decode()
     assert "Received, not applied yet" in page and "Failed (see message)" in page
+
+
+def test_a_batch_writes_conflict_reasons_in_the_sites_language_whatever_its_thread_served(client, account):
+    post(client, account, CREATED)
+    post(client, account, FULFILLED)
+    post(client, account, event("order.cancelled", "evt_c", orderId="ord_abc123xyz"))
+    with translation.override("de"):  # the last request this worker served was German
+        apply_batches()
+    assert "can no longer be cancelled" in outcome("evt_c")[1]

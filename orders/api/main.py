@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponseNotAllowed
 from django.urls import URLPattern
 from django.utils.decorators import decorator_from_middleware
@@ -90,12 +91,13 @@ def urlpatterns() -> list:
 
 
 def _in_request_language(view):
-    """A webhook's errors (a 409's reason) in the sender's language, also in the fast lane."""
+    """A webhook's errors (a 409's reason) in the sender's language, also in the fast lane. Only
+    a synchronous application says anything translated (WEBHOOK_APPLY=async answers 202)."""
     in_request_language = decorator_from_middleware(LocaleMiddleware)(view)
 
     @functools.wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs):
-        if hasattr(request, "LANGUAGE_CODE"):  # LocaleMiddleware has run
+        if hasattr(request, "LANGUAGE_CODE") or settings.WEBHOOK_APPLY == "async":
             return view(request, *args, **kwargs)
         return in_request_language(request, *args, **kwargs)
 

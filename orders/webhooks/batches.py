@@ -22,7 +22,7 @@ from collections import Counter, defaultdict
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from orders.models import Order, Tracking, WebhookEvent, WebhookOutcome
 from orders.orders_service import OrderExists, lock_refs
@@ -37,13 +37,15 @@ UNAVAILABLE = (OperationalError, InterfaceError)  # the database is away (or a d
 def apply_pending(*, limit: int | None = None) -> Counter[str]:
     """Apply up to `limit` pending events; returns how many got each outcome."""
     limit = limit or settings.WEBHOOK_APPLY_BATCH_SIZE
-    try:
-        return _batch(limit)
-    except UNAVAILABLE:
-        raise
-    except Exception:
-        logger.exception("A webhook batch failed; applying its events one by one")
-        return _one_by_one(limit)
+    # Outcome messages (a conflict's reason) in the site's language, whatever this thread served.
+    with translation.override(settings.LANGUAGE_CODE):
+        try:
+            return _batch(limit)
+        except UNAVAILABLE:
+            raise
+        except Exception:
+            logger.exception("A webhook batch failed; applying its events one by one")
+            return _one_by_one(limit)
 
 
 def drain(*, limit: int | None = None, seconds: float = 30.0) -> tuple[Counter[str], bool]:
