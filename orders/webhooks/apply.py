@@ -374,7 +374,8 @@ class SecretChanged(WebhookError):
 
 def _duplicate(account: Account, source: str, event_id: str) -> Receipt:
     # On PostgreSQL the insert waited for a concurrent copy to commit, so its row is visible.
-    stored = WebhookEvent.objects.filter(account=account, source=source, event_id=event_id).first()
+    stored = WebhookEvent.objects.filter(account=account, source=source, event_id=event_id)
+    stored = stored.only("event_id", "outcome", "message").first()  # not its payload
     if stored is None:
         raise SecretChanged()
     return Receipt(DUPLICATE, stored)
