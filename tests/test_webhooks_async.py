@@ -294,3 +294,18 @@ def test_a_batch_writes_conflict_reasons_in_the_sites_language_whatever_its_thre
     with translation.override("de"):  # the last request this worker served was German
         apply_batches()
     assert "can no longer be cancelled" in outcome("evt_c")[1]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_synchronous_new_checkpoint_takes_eleven_statements_and_no_savepoint(account, settings):
+    settings.WEBHOOK_APPLY = "sync"
+    ship(make_order(account, order_number="S-1"), NUMBER)
+    payload = tracking_event("t1", checkpoints=[cp("2025-01-17T08:00:00Z", "in_transit")])
+    with CaptureQueriesContext(connection) as queries:
+        assert webhooks.process(account=account, source="tracking", payload=payload).status == "applied"
+    statements = [query["sql"] for query in queries.captured_queries]
+    transaction = statements[: next(i for i, sql in enumerate(statements) if sql.upper() == "COMMIT")]
+    assert not [sql for sql in transaction if "SAVEPOINT" in sql.upper()]
+    # store the event, lock its shipment's reference, find the shipment, lock the order, insert the
+    # checkpoint, read the shipment before, update shipment and order, outbox, the event's outcome
+    assert len(transaction) <= 11  # and BEGIN, on PostgreSQL
