@@ -317,3 +317,13 @@ def also_in_open_orders(tracking) -> str:
     if not numbers:
         return "—"
     return format_html("⚠ {}", _("Also in open order(s): %s") % ", ".join(numbers))
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records written by the code (API, webhooks, notifications): staff read them, never edit them."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

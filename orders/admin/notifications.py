@@ -14,7 +14,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from orders.admin.common import HTTPS_URLS
+from orders.admin.common import HTTPS_URLS, ReadOnlyAdmin
 from orders.models import Order
 from orders.notifications import emails, merchant_webhooks
 from orders.notifications.events import EMAIL_EVENT_CHOICES, EMAIL_EVENTS, WEBHOOK_EVENT_CHOICES
@@ -62,7 +62,7 @@ class EmailNotificationInline(admin.TabularInline):
 
 
 @admin.register(EmailNotification)
-class EmailNotificationAdmin(admin.ModelAdmin):
+class EmailNotificationAdmin(ReadOnlyAdmin):
     list_display = ("created_at", "order", "event", "to", "language", "status", "attempts", "sent_at")
     list_filter = ("status", "event", "language")
     search_fields = ("order__order_number", "to")
@@ -73,12 +73,6 @@ class EmailNotificationAdmin(admin.ModelAdmin):
     )  # fmt: skip
     actions = ("resend",)
     date_hierarchy = "created_at"
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
 
     @admin.action(description=_("Send again"))
     def resend(self, request, queryset):
@@ -196,7 +190,7 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(admin.ModelAdmin):
+class WebhookDeliveryAdmin(ReadOnlyAdmin):
     list_display = (
         "created_at", "endpoint", "event_type", "order", "status", "attempts", "response_status",
         "duration_ms", "last_attempt_at",
@@ -211,12 +205,6 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
     )  # fmt: skip
     actions = ("resend",)
     date_hierarchy = "created_at"
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
 
     @admin.action(description=_("Resend now"))
     def resend(self, request, queryset):

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from orders import apikeys
+from orders.admin.common import ReadOnlyAdmin
 from orders.models import (
     ApiKey,
     IdempotencyRecord,
@@ -52,16 +53,6 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
 def _pretty_json(value) -> SafeString:
     return format_html("<pre>{}</pre>", json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False))
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Records written by the API and webhook code: staff read them, never edit them."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(WebhookEvent)
