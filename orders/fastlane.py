@@ -1,4 +1,4 @@
-"""A fast lane for the `/v4/track/` answers: the info API and the PNG widget.
+"""Fast lanes: the answers asked for most often skip the middleware they do not use.
 
 Storefronts poll the info API and email clients reopen the widget image, many times a second,
 and neither uses sessions, users, messages, CSRF tokens, htmx or the browser's language (their
@@ -8,12 +8,17 @@ the full MIDDLEWARE those cost about as much as the cached answer itself, so `Fa
 what they do need: the request id, the security headers, host validation and Content-Length,
 the 400 for unreadable input and the 503 while the database is away.
 
-Only requests whose answer cannot depend on the skipped middleware take the lane: a GET or HEAD
-of exactly one of `ANSWERS`, or a POST to one of the inbound webhooks (signed machine-to-machine
-calls; their view is exempt from CSRF and reads no session or user), without a session cookie.
-A request carrying a session cookie may be staff's (who see hidden events), any other POST would
-meet the CSRF check: both take the full chain, as does every other path (so 404s, slash
-redirects and translated error pages stay as they were).
+Shoppers' pages (the lookup form, the status page and its htmx partials) do use the language,
+CSRF tokens (their forms) and htmx, but a shopper without a session cookie has no session, is
+nobody, and is never shown messages, and a page's exact path is never a static file: their GETs
+take PAGE_LANE_MIDDLEWARE, the full list without static files, sessions, auth and messages.
+
+Only requests whose answer cannot depend on the skipped middleware take a lane: a GET or HEAD
+of exactly one of `ANSWERS` or `PAGES`, or a POST to one of the inbound webhooks (signed
+machine-to-machine calls; their view is exempt from CSRF and reads no session or user), without a
+session cookie. A request carrying a session cookie may be staff's (who see hidden events), any
+other POST would meet the CSRF check: both take the full chain, as does every other path (so
+404s, slash redirects and translated error pages stay as they were).
 The info API's and the webhooks' own errors speak the caller's language: those views apply the
 locale middleware themselves when the lane skipped it (`orders.api.main`).
 """
@@ -29,6 +34,7 @@ from django.utils.module_loading import import_string
 
 # URL names of the answers that take the lane, and of the webhooks (by source) for POSTs.
 ANSWERS = ("orders:info", "orders:info-widget")
+PAGES = ("orders:home", "orders:track", "orders:track-status", "orders:track-timeline")
 WEBHOOK = "orders:webhook"
 SAFE_METHODS = frozenset({"GET", "HEAD"})
 NOBODY = AnonymousUser()  # stateless: one instance serves every request
@@ -37,30 +43,32 @@ NOBODY = AnonymousUser()  # stateless: one instance serves every request
 class FastLaneMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
-        self.lane = Lane(settings.FAST_LANE_MIDDLEWARE)
-        self.paths: frozenset[str] | None = None  # reversed on the first request (URLconf loaded)
-        self.posts: frozenset[str] = frozenset()
+        self.answers = Lane(settings.FAST_LANE_MIDDLEWARE)
+        self.pages = Lane(settings.PAGE_LANE_MIDDLEWARE)
+        self.lanes: dict[tuple[str, str], Lane] | None = None  # reversed on the first request
 
     def __call__(self, request):
-        if self.takes_lane(request):
-            request.user = NOBODY
-            return self.lane.chain(request)
+        if settings.SESSION_COOKIE_NAME not in request.COOKIES:
+            lane = self.lane_of(request)
+            if lane is not None:
+                request.user = NOBODY
+                return lane.chain(request)
         return self.get_response(request)
 
-    def takes_lane(self, request) -> bool:
-        if self.paths is None:
+    def lane_of(self, request) -> Lane | None:
+        """The lane for the request's method and path (reverse() includes the script prefix, as
+        does request.path), None for the full chain."""
+        if self.lanes is None:  # the URLconf is loaded by the first request
             from orders.webhooks import SOURCES  # the sources, not a pattern: the lane keeps each path
 
-            self.posts = frozenset(reverse(WEBHOOK, kwargs={"source": source}) for source in SOURCES)
-            self.paths = frozenset(reverse(name) for name in ANSWERS)
-        if request.method in SAFE_METHODS:
-            paths = self.paths
-        elif request.method == "POST":
-            paths = self.posts
-        else:
-            return False
-        # reverse() includes the script prefix, as does request.path
-        return request.path in paths and settings.SESSION_COOKIE_NAME not in request.COOKIES
+            lanes = {}
+            for method in SAFE_METHODS:
+                lanes |= {(method, reverse(name)): self.answers for name in ANSWERS}
+                lanes |= {(method, reverse(name)): self.pages for name in PAGES}
+            webhooks = (reverse(WEBHOOK, kwargs={"source": source}) for source in SOURCES)
+            lanes |= {("POST", path): self.answers for path in webhooks}
+            self.lanes = lanes
+        return self.lanes.get((request.method, request.path))
 
 
 class Lane(BaseHandler):

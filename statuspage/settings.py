@@ -66,7 +66,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "orders.fastlane.FastLaneMiddleware",  # the /v4/track/ answers take FAST_LANE_MIDDLEWARE instead
+    "orders.fastlane.FastLaneMiddleware",  # answers and shopper pages take a shorter list (below)
     "orders.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "orders.middleware.SecurityHeadersMiddleware",
@@ -90,6 +90,19 @@ FAST_LANE_MIDDLEWARE = [
     "orders.middleware.SecurityHeadersMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "orders.middleware.RefuseUnreadableInputMiddleware",
+    "orders.outages.DatabaseUnavailableMiddleware",
+]
+# The shopper pages' GETs without a session cookie skip static files, sessions, auth and messages.
+PAGE_LANE_MIDDLEWARE = [
+    "orders.request_id.RequestIdMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "orders.middleware.SecurityHeadersMiddleware",
+    "orders.middleware.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
     "orders.middleware.RefuseUnreadableInputMiddleware",
     "orders.outages.DatabaseUnavailableMiddleware",
 ]

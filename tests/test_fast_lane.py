@@ -6,6 +6,7 @@ translated API errors, staff sessions and API key revocation within the document
 from __future__ import annotations
 
 import json
+import re
 import time
 from io import BytesIO
 
@@ -234,3 +235,64 @@ def test_a_bearer_token_is_the_same_key(client, shipped, key):
     bearer = client.get(INFO, params, headers={"Authorization": f"Bearer {key}"})
     assert bearer.status_code == 200 and bearer.content == with_header.content
     assert auth.presented_key(bearer.wsgi_request) == key
+
+
+# --- the page lane: shopper pages without a session cookie ---------------------------------------
+
+CSRF_FIELD = re.compile(rb'name="csrfmiddlewaretoken" value="[^"]+"')
+
+
+def pages(shipped) -> dict[str, str]:
+    signed = shipped.status_url(absolute=False)
+    return {
+        "lookup form": "/?mode=tracking",
+        "signed status page": signed,
+        "limited page": f"/track/?tracking_number={NUMBER}",
+        "status partial": signed.replace("/track/", "/track/status/") + "&open=1",
+        "timeline partial": signed.replace("/track/", "/track/timeline/") + "&shipment=1",
+    }
+
+
+@pytest.mark.parametrize(
+    "kind", ["lookup form", "signed status page", "limited page", "status partial", "timeline partial"]
+)
+def test_a_page_in_the_lane_says_what_the_full_chain_says(shipped, kind):
+    url = pages(shipped)[kind]
+    fast = Client().get(url, secure=True, HTTP_ACCEPT_LANGUAGE="de")
+    full = with_session_cookie(Client()).get(url, secure=True, HTTP_ACCEPT_LANGUAGE="de")
+    assert fast.status_code == full.status_code == 200
+    assert CSRF_FIELD.sub(b"", fast.content) == CSRF_FIELD.sub(b"", full.content)
+    compared = (*SECURITY_HEADERS, "Strict-Transport-Security", "Content-Security-Policy", "Content-Language")
+    for name in compared:
+        assert fast.get(name) == full.get(name), name
+    assert varies(fast) == varies(full) and "sessionid" not in fast.cookies
+
+
+def varies(response) -> set[str]:
+    """The Vary fields but Cookie (the full chain's session may add it)."""
+    return {name.strip() for name in response.get("Vary", "").split(",")} - {"Cookie"}
+
+
+def test_a_page_from_the_lane_gives_a_csrf_token_its_form_can_post_with(shipped):
+    visitor = Client(enforce_csrf_checks=True)
+    page = visitor.get("/track/", {"tracking_number": NUMBER})
+    token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', page.content)[1].decode()
+    assert visitor.cookies["csrftoken"].value
+    form = {"tracking_number": NUMBER, "verification": "78701"}
+    refused = Client(enforce_csrf_checks=True).post("/track/", form)
+    assert refused.status_code == 403  # a POST takes the full chain: the CSRF check still stands
+    posted = visitor.post("/track/", {**form, "csrfmiddlewaretoken": token})
+    assert posted.status_code == 303
+
+
+def test_a_staff_session_still_sees_hidden_events_on_the_page(client, shipped, admin_user):
+    url = pages(shipped)["limited page"] + "&all=1"
+    assert b"Hub 7" not in client.get(url).content
+    client.force_login(admin_user)
+    assert b"Hub 7" in client.get(url).content
+
+
+def test_with_the_database_away_a_page_in_the_lane_is_a_503(client, shipped, database_away):
+    response = client.get("/track/", {"order_number": "1001", "email": "x@example.com"})
+    assert response.status_code == 503 and int(response["Retry-After"]) > 0
+    assert response["X-Request-Id"].startswith("req_")

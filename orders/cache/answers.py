@@ -251,9 +251,14 @@ class PageAnswer:
 
     def response(self) -> HttpResponse:
         response = HttpResponse(self.body, content_type=self.content_type, status=self.status)
-        for name, value in self.headers:
-            response[name] = value
+        response.headers._store.update(self._stored_headers)
         return response
+
+    @functools.cached_property
+    def _stored_headers(self) -> dict[str, tuple[str, str]]:
+        """The headers as Django's ResponseHeaders keeps them: checked and encoded once, when the
+        page was built, rather than again for every copy of it."""
+        return {name.lower(): (name, value) for name, value in self.headers}
 
 
 def page_key(scope: str, request: HttpRequest, *, params: frozenset[str]) -> str | None:

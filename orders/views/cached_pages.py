@@ -126,23 +126,29 @@ def csrf_token(request: HttpRequest) -> str:
         secret = request.META["CSRF_COOKIE"] = _random_chars(CSRF_SECRET_LENGTH)
     request.META["CSRF_COOKIE_NEEDS_UPDATE"] = True  # (re)sent, renewing its expiry, as get_token does
     mask = _random_chars(CSRF_SECRET_LENGTH)
-    chars, count = CSRF_ALLOWED_CHARS, len(CSRF_ALLOWED_CHARS)
-    cipher = "".join(
-        chars[(chars.index(x) + chars.index(y)) % count] for x, y in zip(secret, mask, strict=True)
-    )
-    return mask + cipher
+    return mask + "".join(map(_MASKED.__getitem__, zip(secret, mask, strict=True)))
 
 
-_INDEX = {char: position for position, char in enumerate(CSRF_ALLOWED_CHARS)}
-_UNBIASED = 256 - 256 % len(CSRF_ALLOWED_CHARS)  # bytes below this map evenly onto the characters
+# Django's masking of one secret character by one mask character (csrf._mask_cipher_secret), as a
+# table: the sum of their positions in CSRF_ALLOWED_CHARS, modulo its length.
+_MASKED = {
+    (x, y): CSRF_ALLOWED_CHARS[(i + j) % len(CSRF_ALLOWED_CHARS)]
+    for i, x in enumerate(CSRF_ALLOWED_CHARS)
+    for j, y in enumerate(CSRF_ALLOWED_CHARS)
+}
+# Random bytes as CSRF_ALLOWED_CHARS: each byte below the largest multiple of the alphabet's length
+# maps evenly onto a character; the few above it are dropped.
+_UNBIASED = 256 - 256 % len(CSRF_ALLOWED_CHARS)
+_AS_CHARS = bytes(ord(CSRF_ALLOWED_CHARS[byte % len(CSRF_ALLOWED_CHARS)]) for byte in range(_UNBIASED)).ljust(256)
+_BIASED = bytes(range(_UNBIASED, 256))
 
 
 def _random_chars(length: int) -> str:
     """`length` characters drawn uniformly from CSRF_ALLOWED_CHARS by the system's CSPRNG."""
-    chars, count, drawn = CSRF_ALLOWED_CHARS, len(CSRF_ALLOWED_CHARS), []
+    drawn = b""
     while len(drawn) < length:
-        drawn += [chars[byte % count] for byte in os.urandom(length + 8) if byte < _UNBIASED]
-    return "".join(drawn[:length])
+        drawn += os.urandom(length + 8).translate(_AS_CHARS, _BIASED)
+    return drawn[:length].decode()
 
 
 def _expiry(zone_name: str) -> float:
