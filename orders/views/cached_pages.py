@@ -139,7 +139,7 @@ _MASKED = {
 # Random bytes as CSRF_ALLOWED_CHARS: each byte below the largest multiple of the alphabet's length
 # maps evenly onto a character; the few above it are dropped.
 _UNBIASED = 256 - 256 % len(CSRF_ALLOWED_CHARS)
-_AS_CHARS = bytes(ord(CSRF_ALLOWED_CHARS[byte % len(CSRF_ALLOWED_CHARS)]) for byte in range(_UNBIASED)).ljust(256)
+_AS_CHARS = (CSRF_ALLOWED_CHARS * (256 // len(CSRF_ALLOWED_CHARS)))[:_UNBIASED].encode().ljust(256)
 _BIASED = bytes(range(_UNBIASED, 256))
 
 
