@@ -15,7 +15,10 @@ from __future__ import annotations
 from functools import wraps
 
 from django.conf import settings
+from django.conf.urls.i18n import is_language_prefix_patterns_used
 from django.middleware.locale import LocaleMiddleware as DjangoLocaleMiddleware
+from django.utils import translation
+from django.utils.cache import patch_vary_headers
 
 CONTENT_SECURITY_POLICY = "; ".join(
     (
@@ -49,12 +52,35 @@ class SecurityHeadersMiddleware:
 
 class LocaleMiddleware(DjangoLocaleMiddleware):
     """Django's, except for answers marked `language_independent` (the widget's images, the info
-    API): they never depend on Accept-Language, and a `Vary` on it would split shared caches."""
+    API): they never depend on Accept-Language, and a `Vary` on it would split shared caches.
+
+    Without i18n_patterns in the URLconf (ours has none) no language comes from the path, so the
+    path is not searched for one on every request and response: the language comes from the
+    cookie or Accept-Language as Django decides, and the response says which one and that it
+    varies with Accept-Language, as Django's does."""
+
+    def process_request(self, request):
+        if _language_prefixed(request):
+            return super().process_request(request)
+        translation.activate(translation.get_language_from_request(request))
+        request.LANGUAGE_CODE = translation.get_language()
 
     def process_response(self, request, response):
         if getattr(response, "language_independent", False):
             return response
-        return super().process_response(request, response)
+        if _language_prefixed(request):
+            return super().process_response(request, response)
+        if "Vary" in response:
+            patch_vary_headers(response, ("Accept-Language",))
+        else:
+            response.headers["Vary"] = "Accept-Language"
+        response.headers.setdefault("Content-Language", translation.get_language())
+        return response
+
+
+def _language_prefixed(request) -> bool:
+    """Whether the request's URLconf has i18n_patterns (cached per URLconf by Django)."""
+    return is_language_prefix_patterns_used(getattr(request, "urlconf", settings.ROOT_URLCONF))[0]
 
 
 def language_independent(view):

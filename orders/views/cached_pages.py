@@ -14,6 +14,7 @@ decorators and the middleware add (never_cache, CSP, cookies).
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 import zoneinfo
@@ -96,11 +97,17 @@ def never_cache(view):
         if "Cache-Control" in response or "Expires" in response:
             add_never_cache_headers(response)
         else:
-            response.headers["Expires"] = http_date()
+            response.headers["Expires"] = _http_date(int(time.time()))
             response.headers["Cache-Control"] = NEVER_CACHE
         return response
 
     return wrapper
+
+
+@functools.lru_cache(maxsize=1)
+def _http_date(second: int) -> str:
+    """The HTTP date of this second, formatted once for all the pages answered within it."""
+    return http_date(second)
 
 
 def keepable(response: HttpResponse, request: HttpRequest, origin: Origin) -> HttpResponse:
