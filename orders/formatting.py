@@ -98,8 +98,24 @@ def current() -> Local:
     return local
 
 
-def _local_datetime(value: datetime) -> datetime:
-    return value.astimezone(current().zone) if timezone.is_aware(value) else value
+def _current_zone() -> zoneinfo.ZoneInfo:
+    """The active time zone, which no language changes: read without asking for the language."""
+    local = _active.get()
+    return _zone("") if local is None else local.zone
+
+
+def _local_datetime(value: datetime, zone: zoneinfo.ZoneInfo | None = None) -> datetime:
+    return value.astimezone(zone or _current_zone()) if value.utcoffset() is not None else value
+
+
+def iso(value: date | datetime | None) -> str:
+    """Machine-readable, for <time datetime="…">: an aware time in the active zone."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        local = _active.get()
+        value = value.astimezone(local.zone if local is not None else timezone.get_current_timezone())
+    return value.isoformat()
 
 
 # Pages show the same few dates, times of day and prices over and over (every checkpoint of the
@@ -110,18 +126,23 @@ def short_date(value: date | datetime | None) -> str:
     """ "Tue 24 Nov" (en-GB), "Tue, Nov 24" (en-US), "Di., 24. Nov.", "mar. 24 nov.", "mar, 24 nov"."""
     if value is None:
         return ""
+    return _short_date(value, current())
+
+
+def _short_date(value: date | datetime, local: Local) -> str:
     if isinstance(value, datetime):
-        value = _local_datetime(value).date()
-    return _skeleton("MMMEd", value, current().locale)
+        value = _local_datetime(value, local.zone).date()
+    return _skeleton("MMMEd", value, local.locale)
 
 
 def long_date(value: date | datetime | None) -> str:
     """ "Nov 24, 2026" / "24. Nov. 2026": with the year, for the order date."""
     if value is None:
         return ""
+    local = current()
     if isinstance(value, datetime):
-        value = _local_datetime(value).date()
-    return _skeleton("yMMMd", value, current().locale)
+        value = _local_datetime(value, local.zone).date()
+    return _skeleton("yMMMd", value, local.locale)
 
 
 @lru_cache(maxsize=4096)
@@ -131,11 +152,14 @@ def _skeleton(skeleton: str, value: date, locale: Locale) -> str:
 
 def time_of_day(value: datetime, *, with_zone: bool | None = None) -> str:
     """ "2:05 PM" or "14:05" as the locale writes it, with the zone when it is not obvious."""
-    local = current()
-    moment = _local_datetime(value)
+    return _time_of_day(_local_datetime(value), current(), with_zone)
+
+
+def _time_of_day(moment: datetime, local: Local, with_zone: bool | None) -> str:
     text = _short_time(moment.hour, moment.minute, local.locale)
     say_zone = local.say_zone if with_zone is None else with_zone
-    return f"{text} {moment.tzname()}" if say_zone and moment.tzname() else text
+    zone_name = moment.tzname() if say_zone else None
+    return f"{text} {zone_name}" if zone_name else text
 
 
 @lru_cache(maxsize=8192)
@@ -148,8 +172,14 @@ def date_time(value: datetime | None, *, with_zone: bool | None = None) -> str:
     """ "Tue 24 Nov, 14:05" / "Tue, Nov 24, 2:05 PM EST"."""
     if value is None:
         return ""
-    pattern = _datetime_pattern(current().locale)
-    return pattern.replace("{1}", short_date(value)).replace("{0}", time_of_day(value, with_zone=with_zone))
+    local = current()  # once: asking for the active language is most of a cached format's cost
+    moment = _local_datetime(value, local.zone)
+    day = _skeleton("MMMEd", moment.date(), local.locale)
+    return (
+        _datetime_pattern(local.locale)
+        .replace("{1}", day)
+        .replace("{0}", _time_of_day(moment, local, with_zone))
+    )
 
 
 @lru_cache(maxsize=64)

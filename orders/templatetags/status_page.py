@@ -11,10 +11,10 @@ from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.templatetags.static import static
-from django.utils import timezone, translation
+from django.utils import translation
 from django.utils.text import capfirst
 
-from orders import presentation
+from orders import formatting, presentation
 
 register = template.Library()
 
@@ -28,14 +28,7 @@ def place(checkpoint) -> str:
     return presentation.checkpoint_place(checkpoint.location, checkpoint.country)
 
 
-@register.filter
-def iso(value) -> str:
-    """Machine-readable time for <time datetime="…">."""
-    if value is None:
-        return ""
-    if hasattr(value, "tzinfo") and value.tzinfo is not None:
-        value = timezone.localtime(value)
-    return value.isoformat()
+register.filter("iso", formatting.iso)  # machine-readable time for <time datetime="…">
 
 
 @register.simple_tag(takes_context=True)
