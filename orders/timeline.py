@@ -49,9 +49,10 @@ def _by_tracking(rows: list) -> dict[int, list]:
 def _attach(instance: Model, name: str, rows: list, *, parent: str = "") -> None:
     """What `prefetch_related(name)` leaves on `instance`: the related manager's queryset, already
     evaluated to `rows`; each row's own link to `instance` set too."""
-    for row in rows:
-        if parent:
-            setattr(row, parent, instance)
+    if parent:  # as `setattr(row, parent, instance)` leaves it, without its checks per row
+        field = type(rows[0])._meta.get_field(parent) if rows else None
+        for row in rows:
+            field.set_cached_value(row, instance)
     _cached(instance).pop(name, None)
     queryset = getattr(instance, name).get_queryset()  # unevaluated: filtered to `instance`
     queryset._result_cache = rows

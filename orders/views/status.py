@@ -93,11 +93,12 @@ def steps(current: int, labels=None) -> list[dict]:
 
 def timeline(tracking: Tracking, checkpoints: list[Checkpoint]) -> list[TimelineEntry]:
     """Newest first: the carrier's events with the estimate's moves in between."""
+    words: dict[str, str] = {}  # a shipment's events share a few statuses: each translated once
     entries = [
         TimelineEntry(
             when=c.occurred_at,
             shown_at=c.shown_at,
-            status=presentation.status_text(c.status),
+            status=words.get(c.status) or words.setdefault(c.status, presentation.status_text(c.status)),
             message=c.message,
             place=presentation.checkpoint_place(c.location, c.country),
         )
