@@ -51,7 +51,8 @@ class ShipmentCard:
     status_text: str = ""
     eta: str = ""
     action: ActionBox | None = None
-    timeline: list[TimelineEntry] = field(default_factory=list)
+    timeline: list[TimelineEntry] = field(default_factory=list)  # the updates shown, newest first
+    update_count: int = 0  # all of them, shown or not
     return_steps: list[dict] = field(default_factory=list)
 
     calendar_url: str = ""
@@ -61,12 +62,8 @@ class ShipmentCard:
         return f"action-{self.index}"
 
     @property
-    def shown_checkpoints(self) -> list[TimelineEntry]:
-        return self.timeline if self.expanded else self.timeline[:TIMELINE_PREVIEW]
-
-    @property
     def more_count(self) -> int:
-        return 0 if self.expanded else max(0, len(self.timeline) - TIMELINE_PREVIEW)
+        return self.update_count - len(self.timeline)
 
 
 FACTORS = ("recipient_email", "recipient_postal_code")
@@ -91,35 +88,44 @@ def steps(current: int, labels=None) -> list[dict]:
     ]
 
 
-def timeline(tracking: Tracking, checkpoints: list[Checkpoint]) -> list[TimelineEntry]:
-    """Newest first: the carrier's events with the estimate's moves in between."""
+def timeline(
+    tracking: Tracking, checkpoints: list[Checkpoint], *, limit: int | None = None
+) -> tuple[list[TimelineEntry], int]:
+    """Newest first: the carrier's events with the estimate's moves in between; the first `limit`
+    of them (None: all) as entries, worded, and how many there are in all."""
+    moves = [change for change in presentation.estimate_changes(tracking) if change.new_date is not None]
+    updates = [(c.occurred_at, False, c) for c in checkpoints] + [(m.changed_at, True, m) for m in moves]
+    updates.sort(key=lambda update: update[:2], reverse=True)  # stable: events keep their order
     words: dict[str, str] = {}  # a shipment's events share a few statuses: each translated once
-    entries = [
-        TimelineEntry(
-            when=c.occurred_at,
-            shown_at=c.shown_at,
-            status=words.get(c.status) or words.setdefault(c.status, presentation.status_text(c.status)),
-            message=c.message,
-            place=presentation.checkpoint_place(c.location, c.country),
-        )
-        for c in checkpoints
-    ]
-    for change in presentation.estimate_changes(tracking):
-        if change.new_date is None:
+    entries = []
+    for _when, is_move, update in updates[:limit]:
+        if is_move:
+            dates = {
+                "before": presentation.short_date(update.previous_date),
+                "after": presentation.short_date(update.new_date),
+            }
+            entries.append(
+                TimelineEntry(
+                    when=update.changed_at,
+                    status=str(_("Estimated delivery changed")),
+                    message=str(_("%(before)s → %(after)s")) % dates,
+                    kind="estimate",
+                )
+            )
             continue
-        words = {
-            "before": presentation.short_date(change.previous_date),
-            "after": presentation.short_date(change.new_date),
-        }
+        status = words.get(update.status) or words.setdefault(
+            update.status, presentation.status_text(update.status)
+        )
         entries.append(
             TimelineEntry(
-                when=change.changed_at,
-                status=str(_("Estimated delivery changed")),
-                message=str(_("%(before)s → %(after)s")) % words,
-                kind="estimate",
+                when=update.occurred_at,
+                shown_at=update.shown_at,
+                status=status,
+                message=update.message,
+                place=presentation.checkpoint_place(update.location, update.country),
             )
         )
-    return sorted(entries, key=lambda e: (e.when, e.kind == "estimate"), reverse=True)
+    return entries, len(updates)
 
 
 def shipment_cards(result: LookupResult, expanded: set[int] | None, *, lang: str = "") -> list[ShipmentCard]:
@@ -127,12 +133,16 @@ def shipment_cards(result: LookupResult, expanded: set[int] | None, *, lang: str
     cards = []
     for index, tracking in enumerate(result.trackings, start=1):
         checkpoints = result.checkpoints(tracking)
+        is_expanded = expanded is None or index in expanded
+        entries, update_count = timeline(
+            tracking, checkpoints, limit=None if is_expanded else TIMELINE_PREVIEW
+        )
         cards.append(
             ShipmentCard(
                 index=index,
                 tracking=tracking,
                 checkpoints=checkpoints,
-                expanded=expanded is None or index in expanded,
+                expanded=is_expanded,
                 tone=shipment_tone(tracking),
                 full=result.is_full,
                 status_text=presentation.tracking_status_text(tracking),
@@ -140,7 +150,8 @@ def shipment_cards(result: LookupResult, expanded: set[int] | None, *, lang: str
                 action=presentation.action_box(
                     tracking, checkpoints, account=result.account, full=result.is_full, lang=lang
                 ),
-                timeline=timeline(tracking, checkpoints),
+                timeline=entries,
+                update_count=update_count,
                 return_steps=steps(presentation.return_step(tracking), presentation.return_step_labels())
                 if tracking.is_return
                 else [],
