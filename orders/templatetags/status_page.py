@@ -34,15 +34,14 @@ register.filter("iso", formatting.iso)  # machine-readable time for <time dateti
 @register.simple_tag(takes_context=True)
 def lang_url(context, code: str) -> str:
     """The current page in another language (the signature does not cover `lang`)."""
-    request = context["request"]
-    path, query, at = _lang_url_parts(request)
-    return f"{path}?{urlencode([*query[:at], ('lang', code), *query[at:]])}"
+    path, before, after = _lang_url_parts(context["request"])
+    return f"{path}?{'&'.join(part for part in (before, urlencode([('lang', code)]), after) if part)}"
 
 
-def _lang_url_parts(request) -> tuple[str, list[tuple[str, str]], int]:
-    """The page's path, its query without what opens a card or carries a second factor, and
-    where `lang` goes in it (where it was, else at the end): worked out once per page, not once
-    per language link."""
+def _lang_url_parts(request) -> tuple[str, str, str]:
+    """The page's path and its query without what opens a card or carries a second factor,
+    encoded in two parts: before and after where `lang` goes (where it was, else at the end).
+    Worked out once per page, not once per language link."""
     parts = getattr(request, "_lang_url_parts", None)
     if parts is None:
         dropped = ("all", "open", "shipment", "recipient_email", "recipient_postal_code")
@@ -50,7 +49,7 @@ def _lang_url_parts(request) -> tuple[str, list[tuple[str, str]], int]:
         at = names.index("lang") if "lang" in names else len(names)
         query = [(name, value) for name in names if name != "lang" for value in request.GET.getlist(name)]
         at = sum(len(request.GET.getlist(name)) for name in names[:at] if name != "lang")
-        parts = request._lang_url_parts = (request.path, query, at)
+        parts = request._lang_url_parts = (request.path, urlencode(query[:at]), urlencode(query[at:]))
     return parts
 
 
