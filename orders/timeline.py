@@ -15,8 +15,12 @@ from orders.models import Checkpoint, EstimateChange, LineItem, Order, Tracking
 
 # The same querysets `prefetch_related` would run (the models' default ordering included).
 TRACKINGS = CompiledQuery(Tracking, lambda order_id: Tracking.objects.filter(order_id=order_id), [0])
+# Without when each checkpoint was received (nothing shown reads it; an aware timestamp is the
+# costliest column to load): like any deferred field, it is read from the database if asked for.
 CHECKPOINTS = CompiledQuery(
-    Checkpoint, lambda order_id: Checkpoint.objects.filter(tracking__order_id=order_id), [0]
+    Checkpoint,
+    lambda order_id: Checkpoint.objects.filter(tracking__order_id=order_id).defer("created_at"),
+    [0],
 )
 ESTIMATE_CHANGES = CompiledQuery(
     EstimateChange, lambda order_id: EstimateChange.objects.filter(tracking__order_id=order_id), [0]
