@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.templatetags.static import static
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import translation
 from django.utils.text import capfirst
 
@@ -74,6 +75,17 @@ def language_links(context) -> list[LanguageLink]:
 @lru_cache(maxsize=16)
 def _name_local(code: str) -> str:
     return capfirst(translation.get_language_info(code)["name_local"])
+
+
+@register.simple_tag
+def brand_stylesheet_url(account) -> str:
+    """The shop's brand stylesheet, versioned by its colour: reversed once per process and shop."""
+    return _brand_stylesheet_url(account.pk, account.brand_color, get_script_prefix(), get_urlconf())
+
+
+@lru_cache(maxsize=64)
+def _brand_stylesheet_url(pk: int, color: str, script_prefix: str, urlconf: str | None) -> str:
+    return f"{reverse('orders:brand-css', urlconf, args=[pk])}?v={color.replace('#', '')}"
 
 
 @register.simple_tag
