@@ -12,7 +12,7 @@ import contextlib
 import zoneinfo
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from functools import lru_cache
 
@@ -60,11 +60,22 @@ def _zone(name: str) -> zoneinfo.ZoneInfo:
 def zone_is_obvious(zone_name: str, country: str) -> bool:
     """True when every zone of the delivery country keeps the shop zone's time (Germany and
     Berlin time: yes; the United States and New York time: no, a shopper may be in Denver)."""
-    zones = get_global("territory_zones").get((country or "").upper(), [])
+    quarter = int(timezone.now().timestamp() // QUARTER_HOUR)
+    return _zone_is_obvious(zone_name, (country or "").upper(), quarter)
+
+
+QUARTER_HOUR = 900  # seconds; time zones change their offsets at quarter hours (UTC) only
+
+
+@lru_cache(maxsize=256)
+def _zone_is_obvious(zone_name: str, country: str, quarter: int) -> bool:
+    """The answer for the whole quarter hour `quarter` (a country can have thirty zones to
+    compare): worked out once per process for each shop zone and country, not on every page."""
+    zones = get_global("territory_zones").get(country, [])
     if not zones or zone_name not in zones:
         return False
-    now = timezone.now()
-    offsets = {now.astimezone(_zone(name)).utcoffset() for name in zones}
+    moment = datetime.fromtimestamp(quarter * QUARTER_HOUR, tz=UTC)
+    offsets = {moment.astimezone(_zone(name)).utcoffset() for name in zones}
     return len(offsets) == 1
 
 
@@ -73,18 +84,20 @@ def localized(account=None, lang: str = "", country: str = ""):
     """Format for `account` (its locale and time zone) in `lang`, for an order shipped to `country`."""
     shop_locale = getattr(account, "locale", "") or ""
     zone_name = getattr(account, "time_zone", "") or settings.TIME_ZONE
-    local = Local(
-        locale=babel_locale(lang or get_language() or settings.LANGUAGE_CODE, shop_locale),
-        zone=_zone(zone_name),
-        say_zone=not zone_is_obvious(zone_name, country),
-        shop_locale=shop_locale,
-    )
+    lang = lang or get_language() or settings.LANGUAGE_CODE
+    local = _local(lang, shop_locale, zone_name, zone_is_obvious(zone_name, country))
     token = _active.set(local)
     try:
         with timezone.override(local.zone):
             yield local
     finally:
         _active.reset(token)
+
+
+@lru_cache(maxsize=256)
+def _local(lang: str, shop_locale: str, zone_name: str, obvious: bool) -> Local:
+    """The formats of a shop in a language (immutable, so shared by its pages)."""
+    return Local(babel_locale(lang, shop_locale), _zone(zone_name), not obvious, shop_locale)
 
 
 def current() -> Local:
