@@ -1,4 +1,8 @@
-"""Template helpers for the shopper pages; the wording itself lives in orders.presentation."""
+"""Template helpers for the shopper pages; the wording itself lives in orders.presentation.
+
+Loaded after `i18n` (`{% load i18n status_page %}`), this library's `{% translate %}` is Django's
+with one difference: a constant message's output is kept per language (see KeptTranslateNode).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,8 @@ from django import template
 from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
+from django.template.base import Variable
+from django.templatetags import i18n
 from django.templatetags.static import static
 from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import translation
@@ -18,6 +24,51 @@ from django.utils.text import capfirst
 from orders import formatting, presentation
 
 register = template.Library()
+
+_catalogues = 0  # counts the changes of the settings translations are read from (tests)
+
+
+class KeptTranslateNode(i18n.TranslateNode):
+    """`{% translate "literal" %}`: rendered once per language (and autoescaping) for the life
+    of the compiled template, instead of on every page, where Django makes the message lazy,
+    translates and escapes it again each time (a status page has a dozen and a half). Messages
+    from variables, with filters, a variable context or `as` are rendered as Django does."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        expression = self.filter_expression
+        self.constant = (
+            isinstance(expression.var, Variable)
+            and expression.var.lookups is None
+            and not expression.filters
+            and self.message_context is None
+            and self.asvar is None
+        )
+        self.kept: dict[tuple, str] = {}
+
+    def render(self, context) -> str:
+        if not self.constant:
+            return super().render(context)
+        key = (_catalogues, translation.get_language(), context.autoescape)
+        value = self.kept.get(key)
+        if value is None:
+            value = self.kept[key] = super().render(context)
+        return value
+
+
+@register.tag("translate")
+@register.tag("trans")
+def translate(parser, token) -> KeptTranslateNode:
+    node = i18n.do_translate(parser, token)
+    return KeptTranslateNode(node.filter_expression, node.noop, node.asvar, node.message_context)
+
+
+@receiver(setting_changed)
+def _forget_translations(*, setting: str, **kwargs) -> None:
+    global _catalogues
+    if setting in ("LANGUAGES", "LANGUAGE_CODE", "LOCALE_PATHS", "INSTALLED_APPS"):
+        _catalogues += 1
+
 
 register.filter("short_date", presentation.short_date)
 register.filter("date_time", presentation.date_time)
