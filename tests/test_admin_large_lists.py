@@ -237,3 +237,29 @@ def test_a_substring_search_lists_the_same_orders_newest_first_either_way(
     assert pages == [["NW-5", "NW-4"], ["NW-3", "NW-2"], ["NW-1"]]
     assert listed(admin_client, q="elsewhere") == ["XX-1"]
     assert listed(admin_client, q="nw-", status__exact="shipped") == ["NW-5", "NW-3"]
+
+
+@pytest.mark.parametrize(
+    "url, params",
+    [
+        (ORDERS, {}),
+        (ORDERS, {"status__exact": "pending", "q": "nw-"}),  # the row links keep the filters
+        (SHIPMENTS, {}),
+        (SHIPMENTS, {"carrier__exact": "ups"}),
+    ],
+)
+def test_rows_are_the_markup_django_draws(admin_client, five_orders, url, params):
+    from django.contrib.admin.templatetags.admin_list import results
+
+    from orders.admin.rows import compiled_rows
+
+    odd = make_order(five_orders[0].account, order_number="NW-<b>&'\"", recipient_name="  ")
+    ship(odd, "1Z999AA10123456784", carrier="ups")
+    ship(five_orders[1], "123456789012", carrier="fedex", is_return=True)
+    response = admin_client.get(url, params)
+    cl = response.context["cl"]
+    ours = [str(row[0]) for row in compiled_rows(cl)]
+    assert ours == ["".join(row) for row in results(cl)]
+    page = response.content.decode()
+    assert all(row in page for row in ours)
+    assert len(ours) == len(cl.result_list) > 0

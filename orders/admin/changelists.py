@@ -23,6 +23,8 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
+from orders.admin.rows import results_table
+
 
 class CappedCountPaginator(Paginator):
     """Reads the primary keys of the list's first `cap` + 1 rows, in the list's order, once.
@@ -117,6 +119,11 @@ class LargeChangeList(ChangeList):
         rows = self.apply_select_related(self.root_queryset).in_bulk(keys)
         self.result_list = [rows[key] for key in keys if key in rows]
 
+    @cached_property
+    def results_table(self) -> SafeString:
+        """The table `{% result_list cl %}` draws (templates/admin/orders/large_change_list.html)."""
+        return results_table(self)
+
 
 class LargeListMixin:
     """For a ModelAdmin whose table grows without bound (orders, shipments)."""
@@ -124,6 +131,7 @@ class LargeListMixin:
     show_full_result_count = False  # no COUNT(*) of the whole table on every page
     paginator = CappedCountPaginator
     list_per_page = 50
+    change_list_template = "admin/orders/large_change_list.html"
 
     def get_changelist(self, request, **kwargs):
         return LargeChangeList
