@@ -263,3 +263,19 @@ def test_rows_are_the_markup_django_draws(admin_client, five_orders, url, params
     page = response.content.decode()
     assert all(row in page for row in ours)
     assert len(ours) == len(cl.result_list) > 0
+
+
+def test_a_longer_page_runs_no_more_queries(admin_client, five_orders):
+    """The rows load only the columns they show: a column reading one that was left out would
+    fetch it row by row."""
+    late = timezone.localdate() - timedelta(days=2)
+    ship(five_orders[0], "123456789012", carrier="fedex", estimated_delivery_date=late)
+    ship(five_orders[1], "TBA123456789000", carrier="amazon", is_return=True)
+    assert len(listed(admin_client, q="NW-5")) == 1 and len(listed(admin_client)) == 5
+    searched = statements(admin_client, q="NW-5")
+    assert len(statements(admin_client)) == len(searched) - 1  # the search's own lookup
+    admin_client.get(SHIPMENTS)  # the carrier panel, counted once for a few seconds
+    shipments = statements(admin_client, SHIPMENTS), statements(admin_client, SHIPMENTS, is_return__exact="1")
+    assert len(shipments[0]) == len(shipments[1])
+    page = admin_client.get(ORDERS).content.decode()
+    assert "FedEx (1)" in page and "1 return" in page

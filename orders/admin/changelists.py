@@ -116,7 +116,7 @@ class LargeChangeList(ChangeList):
             keys = self.paginator.head
         else:
             keys = self.paginator.page_keys(self.page_num)
-        rows = self.apply_select_related(self.root_queryset).in_bulk(keys)
+        rows = self.model_admin.list_rows(self.apply_select_related(self.root_queryset)).in_bulk(keys)
         self.result_list = [rows[key] for key in keys if key in rows]
 
     @cached_property
@@ -135,6 +135,11 @@ class LargeListMixin:
 
     def get_changelist(self, request, **kwargs):
         return LargeChangeList
+
+    def list_rows(self, queryset):
+        """The queryset a page's rows are read from (by primary key): a list may load only the
+        columns it shows."""
+        return queryset
 
     def action_checkbox(self, obj):
         """Django's markup, formatted directly: its CheckboxInput renders a template per row."""

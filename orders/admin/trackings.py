@@ -136,6 +136,20 @@ class TrackingAdmin(LargeListMixin, admin.ModelAdmin):
         ),
     )
 
+    def list_rows(self, queryset):
+        """A page's shipments with the columns the list shows, and their orders' numbers."""
+        return queryset.only(
+            "order__order_number",
+            "carrier",
+            "tracking_number",
+            "status",
+            "step",
+            "estimated_delivery_date",
+            "is_return",
+            "last_event_at",
+            "last_poll_outcome",
+        )
+
     def get_readonly_fields(self, request, obj=None):
         fixed = ("order", "carrier", "tracking_number") if obj else ()
         flags = ("check_digit", "shared_number", "carrier_page")
