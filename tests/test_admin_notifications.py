@@ -101,6 +101,25 @@ def test_an_orders_status_emails_are_listed_and_can_be_sent_again(admin_client, 
     assert EmailNotification.objects.filter(status="sent").count() == 2
 
 
+def test_an_order_page_shows_its_latest_status_emails_and_links_to_all(admin_client, order, account):
+    from orders.admin.notifications import STATUS_EMAILS_SHOWN
+
+    from .conftest import make_order
+
+    other = make_order(account, order_number="NW-OTHER")
+    EmailNotification.objects.create(order=other, to="other@example.com", language="en", event="shipped")
+    for n in range(STATUS_EMAILS_SHOWN + 2):
+        EmailNotification.objects.create(order=order, to=f"s{n}@example.com", language="en", event="shipped")
+    page = admin_client.get(reverse("admin:orders_order_change", args=[order.pk])).content.decode()
+    shown = [n for n in range(STATUS_EMAILS_SHOWN + 2) if f"s{n}@example.com" in page]
+    assert shown == list(range(2, STATUS_EMAILS_SHOWN + 2))  # the newest ten
+    link = reverse("admin:orders_emailnotification_changelist") + f"?order__id__exact={order.pk}"
+    assert f'href="{link}"' in page.replace("&amp;", "&")
+    listed = admin_client.get(link)
+    assert listed.status_code == 200
+    assert len(listed.context["cl"].result_list) == STATUS_EMAILS_SHOWN + 2  # not the other order's
+
+
 def test_every_template_can_be_previewed_in_every_language(admin_client, order):
     preview = reverse("admin:orders_emailnotification_preview")
     index = admin_client.get(preview).content.decode()

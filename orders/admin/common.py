@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import uuid
 
-from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.db import connection, models
@@ -19,6 +18,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
 from orders import lifecycle
+from orders.admin.widgets import AdminModelForm
 from orders.carriers import CARRIER_CHOICES, detect_carrier, normalize_tracking_number
 from orders.lifecycle import TransitionError
 from orders.models import (
@@ -161,7 +161,7 @@ def render_timeline(tracking: Tracking, checkpoints: list[Checkpoint]) -> SafeSt
 # --- Forms --------------------------------------------------------------------------------------
 
 
-class OrderAdminForm(forms.ModelForm):
+class OrderAdminForm(AdminModelForm):
     """Status moves are validated by the lifecycle, so a forbidden move is a form error."""
 
     class Meta:
@@ -186,7 +186,7 @@ class OrderAdminForm(forms.ModelForm):
         return status
 
 
-class TrackingForm(forms.ModelForm):
+class TrackingForm(AdminModelForm):
     """A new shipment's carrier may be left to detection; an existing one's identity is fixed."""
 
     class Meta:
@@ -238,7 +238,7 @@ class TrackingForm(forms.ModelForm):
         return cleaned
 
 
-class CheckpointForm(forms.ModelForm):
+class CheckpointForm(AdminModelForm):
     class Meta:
         model = Checkpoint
         fields = (

@@ -10,7 +10,10 @@ from django.contrib import admin, messages
 from django.http import Http404, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import formats, timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -37,28 +40,52 @@ class NotificationSettingsInline(admin.StackedInline):
     )
 
 
-class EmailNotificationInline(admin.TabularInline):
-    """Sent notifications on the order's page: event, time, to, outcome."""
+STATUS_EMAILS_SHOWN = 10
 
-    model = EmailNotification
-    extra = 0
-    can_delete = False
-    fields = ("created_at", "event", "to", "status", "attempts", "sent_at", "last_error")
-    readonly_fields = fields
-    ordering = ("-created_at",)
-    verbose_name_plural = _("Status emails")
 
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_view_permission(self, request, obj=None) -> bool:
-        return obj is not None and super().has_view_permission(request, obj)  # not on "add order"
+def status_emails(order: Order) -> SafeString | str:
+    """An order's latest status emails for its page: event, time, to, outcome, attempts, sent,
+    last error; the rest in the status email list (filtered to the order), where they can be
+    sent again. A plain table, not a read-only inline: an inline builds a formset, its empty
+    form and every cell's widget, at about a tenth of the page's time with no email at all."""
+    if order.pk is None:
+        return "—"
+    latest = list(EmailNotification.objects.filter(order=order)[: STATUS_EMAILS_SHOWN + 1])
+    if not latest:
+        return _("No status emails yet.")
+    rows = format_html_join(
+        "\n",
+        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+        (
+            (
+                formats.localize(timezone.template_localtime(n.created_at)),
+                n.get_event_display(),
+                n.to,
+                n.get_status_display(),
+                n.attempts,
+                formats.localize(timezone.template_localtime(n.sent_at)) if n.sent_at else "—",
+                n.last_error or "—",
+            )
+            for n in latest[:STATUS_EMAILS_SHOWN]
+        ),
+    )
+    url = reverse("admin:orders_emailnotification_changelist") + f"?order__id__exact={order.pk}"
+    if len(latest) > STATUS_EMAILS_SHOWN:
+        link = _("All status emails of this order (to send one again)")
+    else:
+        link = _("In the status email list (to send one again)")
+    fields = EmailNotification._meta
+    headings = ("created_at", "event", "to", "status", "attempts", "sent_at", "last_error")
+    return format_html(
+        '<table class="status-emails"><thead><tr>{}</tr></thead><tbody>{}</tbody></table>'
+        '<p><a href="{}">{}</a></p>',
+        format_html_join(
+            "", "<th>{}</th>", ((capfirst(fields.get_field(name).verbose_name),) for name in headings)
+        ),
+        rows,
+        url,
+        link,
+    )
 
 
 @admin.register(EmailNotification)

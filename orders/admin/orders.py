@@ -29,7 +29,8 @@ from orders.admin.common import (
     sparse_matches_first,
 )
 from orders.admin.erasure import erase_personal_data
-from orders.admin.notifications import EmailNotificationInline
+from orders.admin.notifications import status_emails
+from orders.admin.widgets import AdminModelForm
 from orders.lifecycle import TransitionError
 from orders.models import (
     Checkpoint,
@@ -65,6 +66,7 @@ SHIPMENT_LIST_FIELDS = (
 
 class LineItemInline(admin.TabularInline):
     model = LineItem
+    form = AdminModelForm
     extra = 0
     formfield_overrides = HTTPS_URLS
     fields = ("name", "sku", "quantity", "unit_price", "currency", "image_url", "tracking")
@@ -141,7 +143,7 @@ class OrderAdmin(LargeListMixin, admin.ModelAdmin):
         "Exact matches are shown alone; without one, order numbers and emails containing the term."
     )
     # A million orders: a capped count (LargeListMixin), no date drill-down over the whole table.
-    inlines = (LineItemInline, TrackingInline, EmailNotificationInline)
+    inlines = (LineItemInline, TrackingInline)
     actions = (
         "revoke_signed_links",
         "mark_processing",
@@ -154,7 +156,15 @@ class OrderAdmin(LargeListMixin, admin.ModelAdmin):
     # Shopper access: both the "Links" fieldset and readonly_fields below are built from this.
     link_fields = ("link_version", "state_version", "signed_links", "widget_preview", "email_snippet")
 
-    readonly_fields = ("public_id", "created_at", "updated_at", "erased_at", "timeline", *link_fields)
+    readonly_fields = (
+        "public_id",
+        "created_at",
+        "updated_at",
+        "erased_at",
+        "timeline",
+        "status_emails",
+        *link_fields,
+    )
     fieldsets = (
         (None, {"fields": ("account", "order_number", "status", "language", "notes")}),
         (
@@ -171,6 +181,7 @@ class OrderAdmin(LargeListMixin, admin.ModelAdmin):
             {"fields": ("order_date", "estimated_delivery_date", "created_at", "updated_at", "erased_at")},
         ),
         (_("Shipment timeline"), {"fields": ("timeline",), "classes": ("wide",)}),
+        (_("Status emails"), {"fields": ("status_emails",), "classes": ("wide",)}),
         (
             _("Links"),
             {
@@ -259,6 +270,10 @@ class OrderAdmin(LargeListMixin, admin.ModelAdmin):
         for checkpoint in Checkpoint.objects.filter(tracking__order=order).order_by("-occurred_at", "-id"):
             by_tracking[checkpoint.tracking_id].append(checkpoint)
         return format_html_join("\n", "{}", ((render_timeline(t, by_tracking[t.pk]),) for t in trackings))
+
+    @admin.display(description=_("status emails"))
+    def status_emails(self, order: Order) -> SafeString | str:
+        return status_emails(order)
 
     @admin.display(description=_("signed links"))
     def signed_links(self, order: Order) -> SafeString | str:
