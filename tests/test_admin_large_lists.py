@@ -237,6 +237,12 @@ def test_a_substring_search_lists_the_same_orders_newest_first_either_way(
     assert pages == [["NW-5", "NW-4"], ["NW-3", "NW-2"], ["NW-1"]]
     assert listed(admin_client, q="elsewhere") == ["XX-1"]
     assert listed(admin_client, q="nw-", status__exact="shipped") == ["NW-5", "NW-3"]
+    assert listed(admin_client, q="nw-", o="10") == ["NW-1", "NW-2"]  # oldest first
+    assert listed(admin_client, q="nw-", o="-1") == ["NW-5", "NW-4"]  # order number, descending
+    monkeypatch.setattr(CappedCountPaginator, "cap", 3)  # past the count: still the first rows, in order
+    page = admin_client.get(ORDERS, {"q": "nw-"})
+    assert "more than 3 orders" in page.content.decode()
+    assert [str(o) for o in page.context["cl"].result_list] == ["NW-5", "NW-4"]
 
 
 @pytest.mark.parametrize(

@@ -104,6 +104,11 @@ class LargeChangeList(ChangeList):
             return None
         return super().get_ordering_field(field_name)
 
+    def get_queryset(self, request, exclude_parameters=None):
+        # The list's ordering, for a search that sorts its matches itself (sparse_matches_first).
+        request.admin_list_ordering = self.get_ordering(request, self.root_queryset)
+        return super().get_queryset(request, exclude_parameters)
+
     def url_for_result(self, result):
         pk = getattr(result, self.pk_attname)
         if not isinstance(pk, int) or self.model_admin.admin_site.name != "admin":

@@ -224,7 +224,8 @@ class OrderAdmin(LargeListMixin, admin.ModelAdmin):
         if keys or len(term) < SUBSTRING_MIN_LENGTH:
             return queryset.filter(pk__in=keys), False
         found, may_have_duplicates = super().get_search_results(request, queryset, term)
-        return sparse_matches_first(found, queryset), may_have_duplicates
+        ordering = getattr(request, "admin_list_ordering", None)  # set by LargeChangeList
+        return sparse_matches_first(found, queryset, ordering), may_have_duplicates
 
     # --- list columns
 
