@@ -401,3 +401,26 @@ def test_order_list_has_no_date_drill_down(admin_client, order):
 def test_tracking_search_by_order_number(admin_client, shop):
     response = admin_client.get(reverse("admin:orders_tracking_changelist"), {"q": "NW-2002"})
     assert [t.tracking_number for t in response.context["cl"].result_list] == ["123456789012"]
+
+
+def test_an_order_page_runs_as_many_queries_for_five_shipments_as_for_one(admin_client, account):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries(order) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            response = admin_client.get(reverse("admin:orders_order_change", args=[order.pk]))
+        assert response.status_code == 200
+        return len(captured.captured_queries)
+
+    one, five = make_order(account, order_number="ONE"), make_order(account, order_number="FIVE")
+    scan(ship(one, "1Z999AA10123456784"), "in_transit", days_ago(1))
+    for n in range(5):
+        scan(ship(five, f"12345678901{n}", carrier="fedex"), "in_transit", days_ago(1))
+    ship(make_order(account, order_number="OTHER"), "123456789012", carrier="fedex")  # a shared number
+    queries(one)  # (the first page also reads the content types, once per process)
+    assert queries(five) == queries(one)
+    assert (
+        "Also in open order(s): OTHER"
+        in admin_client.get(reverse("admin:orders_order_change", args=[five.pk])).content.decode()
+    )

@@ -350,9 +350,11 @@ class ExceptionFilter(YesNoFilter):
     matching = "with_exception_q"
 
 
-def also_in_open_orders(tracking) -> str:
-    """Admin column: the same number in the account's other open orders, flagged."""
-    numbers = tracking.also_in_open_orders()
+def also_in_open_orders(tracking, numbers: list[str] | None = None) -> str:
+    """Admin column: the same number in the account's other open orders (`numbers` when the
+    caller looked them up already), flagged."""
+    if numbers is None:
+        numbers = tracking.also_in_open_orders()
     if not numbers:
         return "—"
     return format_html("⚠ {}", _("Also in open order(s): %s") % ", ".join(numbers))

@@ -39,6 +39,7 @@ from orders.models import (
     OrderStatus,
     Tracking,
 )
+from orders.payloads import _also_in_open_orders as shared_numbers  # the orders API's one query
 from orders.widget import embed as widget_embed
 from orders.widget import state as widget_state
 
@@ -99,12 +100,21 @@ class TrackingInline(admin.TabularInline):
     )
     readonly_fields = ("status", "estimated_delivery_date", "last_event_at", "shared_number")
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._shared: dict[int, dict[str, list[str]]] = {}  # (an inline is made per request)
+
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("order")  # shared_number reads it
 
     @admin.display(description=_("same number elsewhere"))
     def shared_number(self, tracking: Tracking) -> str:
-        return also_in_open_orders(tracking)
+        """Looked up for all the order's shipments at once, not one query per shipment."""
+        order = tracking.order
+        if order.pk not in self._shared:
+            shipments = list(Tracking.objects.filter(order=order).only("tracking_number"))
+            self._shared[order.pk] = shared_numbers(order, shipments)
+        return also_in_open_orders(tracking, self._shared[order.pk].get(tracking.tracking_number, []))
 
 
 @admin.register(Order)
@@ -195,8 +205,9 @@ class OrderAdmin(LargeListMixin, admin.ModelAdmin):
     )
 
     def get_queryset(self, request):
-        # The list columns and the timeline read order.trackings.all(); one prefetch serves them all.
-        return super().get_queryset(request).prefetch_related("trackings")
+        # The timeline, the widget preview and the email snippet read order.trackings.all() and
+        # each shipment's estimate history; one prefetch serves them all (the list: list_rows).
+        return super().get_queryset(request).prefetch_related("trackings", "trackings__estimate_changes")
 
     def list_rows(self, queryset):
         """A page's orders with the columns the list shows and its shipment, progress, delayed and
