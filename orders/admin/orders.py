@@ -30,7 +30,7 @@ from orders.admin.common import (
 )
 from orders.admin.erasure import erase_personal_data
 from orders.admin.notifications import status_emails
-from orders.admin.widgets import AdminModelForm
+from orders.admin.widgets import AdminInlineMixin
 from orders.lifecycle import TransitionError
 from orders.models import (
     Checkpoint,
@@ -65,9 +65,8 @@ SHIPMENT_LIST_FIELDS = (
 )
 
 
-class LineItemInline(admin.TabularInline):
+class LineItemInline(AdminInlineMixin, admin.TabularInline):
     model = LineItem
-    form = AdminModelForm
     extra = 0
     formfield_overrides = HTTPS_URLS
     fields = ("name", "sku", "quantity", "unit_price", "currency", "image_url", "tracking")
@@ -80,7 +79,7 @@ class LineItemInline(admin.TabularInline):
         return formset
 
 
-class TrackingInline(admin.TabularInline):
+class TrackingInline(AdminInlineMixin, admin.TabularInline):
     """Shipments of the order. New rows go through lifecycle.attach_tracking (see save_formset)."""
 
     model = Tracking

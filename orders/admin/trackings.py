@@ -19,6 +19,7 @@ from orders.admin.common import (
     also_in_open_orders,
     carrier_link,
 )
+from orders.admin.widgets import AdminInlineMixin
 from orders.carriers import detect_carriers, normalize_tracking_number, polling
 from orders.models import (
     Checkpoint,
@@ -45,7 +46,7 @@ def carrier_panel() -> tuple[datetime, list]:
     return cache.get_or_set(CARRIER_PANEL_KEY, count, CARRIER_PANEL_SECONDS)
 
 
-class CheckpointInline(admin.TabularInline):
+class CheckpointInline(AdminInlineMixin, admin.TabularInline):
     model = Checkpoint
     form = CheckpointForm
     extra = 1

@@ -1,5 +1,6 @@
 """A form renderer for the admin's order and shipment pages: Django's simplest form templates
-(inputs, selects, text areas, labels, empty error lists) written in Python, the same markup.
+(inputs, selects, text areas, labels, empty error lists, the admin's date and time inputs)
+written in Python, the same markup.
 
 An order's page renders about 150 of them (every field of the order, of each shipment and line
 item, and the inlines' empty "add another" rows), each a template with an included attributes
@@ -88,6 +89,33 @@ def _label(context: dict) -> str:
     return f"<{tag}{_attrs(context['attrs'])}>{_shown(context['label'])}</{tag}>"
 
 
+def _admin_input(css_class: str) -> Callable[[dict], str]:
+    """admin/widgets/date.html and time.html: the input in a paragraph."""
+
+    def write(context: dict) -> str:
+        return _in_paragraph(css_class, _input(context))
+
+    return write
+
+
+def _in_paragraph(css_class: str, html: str) -> str:
+    return f'<p class="{css_class}">\n  {html}\n\n\n</p>'
+
+
+def _split_datetime(context: dict) -> str:
+    """admin/widgets/split_datetime.html, its two parts admin date and time inputs."""
+    date, time = context["widget"]["subwidgets"]
+    parts = []
+    for part, css_class in ((date, "date"), (time, "time")):
+        if part["template_name"] != f"admin/widgets/{css_class}.html":
+            raise _Unexpected
+        parts.append(_in_paragraph(css_class, _input({"widget": part})) + "\n")
+    return (
+        f'<p class="datetime">\n  {_shown(context["date_label"])} {parts[0]}<br>\n'
+        f"  {_shown(context['time_label'])} {parts[1]}\n</p>"
+    )
+
+
 def _errors(context: dict) -> str:
     if context["errors"]:
         raise _Unexpected  # only the (frequent) empty list is written here
@@ -114,6 +142,9 @@ FAST: dict[str, Callable[[dict], str]] = {
     "django/forms/label.html": _label,
     "django/forms/errors/list/ul.html": _errors,
     "django/forms/errors/list/default.html": _errors,
+    "admin/widgets/date.html": _admin_input("date"),
+    "admin/widgets/time.html": _admin_input("time"),
+    "admin/widgets/split_datetime.html": _split_datetime,
 }
 
 
@@ -140,3 +171,13 @@ class AdminModelForm(forms.ModelForm):
     """A ModelForm drawn by AdminRenderer (its formsets' forms too)."""
 
     default_renderer = ADMIN_RENDERER
+
+
+class AdminInlineMixin:
+    """An inline whose forms and formset (its management form and error lists) are drawn by
+    AdminRenderer."""
+
+    form = AdminModelForm
+
+    def get_formset(self, request, obj=None, **kwargs):
+        return super().get_formset(request, obj, **{"renderer": ADMIN_RENDERER, **kwargs})
