@@ -239,6 +239,11 @@ def test_a_substring_search_lists_the_same_orders_newest_first_either_way(
     assert listed(admin_client, q="nw-", status__exact="shipped") == ["NW-5", "NW-3"]
     assert listed(admin_client, q="nw-", o="10") == ["NW-1", "NW-2"]  # oldest first
     assert listed(admin_client, q="nw-", o="-1") == ["NW-5", "NW-4"]  # order number, descending
+    autocomplete = admin_client.get(
+        reverse("admin:autocomplete"),
+        {"app_label": "orders", "model_name": "tracking", "field_name": "order", "term": "nw-"},
+    ).json()  # the same search, asked by the shipment form's order field
+    assert [r["text"] for r in autocomplete["results"]] == ["NW-5", "NW-4", "NW-3", "NW-2", "NW-1"]
     monkeypatch.setattr(CappedCountPaginator, "cap", 3)  # past the count: still the first rows, in order
     page = admin_client.get(ORDERS, {"q": "nw-"})
     assert "more than 3 orders" in page.content.decode()

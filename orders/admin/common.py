@@ -73,7 +73,7 @@ def sparse_matches_first(found: QuerySet, queryset: QuerySet, ordering: list | N
     from orders.admin.changelists import CappedCountPaginator
 
     sort = _sort_columns(found.model, ordering or [])
-    if sort is None:  # an ordering by an expression: the list sorts the matches itself
+    if not sort:  # no list (autocomplete), or an ordering by an expression: sorted afterwards
         keys = list(found.order_by().values_list("pk", flat=True)[: SPARSE_MATCHES + 1])
         if len(keys) > SPARSE_MATCHES:  # the estimate was far off: walk after all
             return found
