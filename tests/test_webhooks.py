@@ -179,6 +179,15 @@ def test_invalid_event_fields_are_400_naming_the_field(client, account, nothing_
     assert reported == (field or "data.shippingAddress.zip")
 
 
+def test_a_form_instead_of_json_is_400_not_500(client, account, nothing_written):
+    body = json.dumps(CREATED).encode()
+    headers = {"Statuspage-Signature": webhooks.sign(account.webhook_secret, body)}
+    response = client.post("/webhooks/nimbus/", {"event": body.decode()}, headers=headers)  # multipart
+    assert response.status_code == 400
+    assert response.json()["error"]["details"]["field"] == "body"
+    assert "application/json" in response.json()["error"]["details"]["reason"]
+
+
 def test_account_is_required_when_there_are_several(client, account, nothing_written):
     make_account(name="Other", slug="other")
     response = post(client, account, CREATED)

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponseNotAllowed
 from django.urls import URLPattern
 from django.utils.decorators import decorator_from_middleware
+from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI
 
 from orders.api import errors, info, openapi, orders, webhooks
@@ -84,10 +85,32 @@ def urlpatterns() -> list:
     """The API's URL patterns for orders/urls.py (without django-ninja's "" root page)."""
     patterns, _app_name, _namespace = api.urls
     return [
-        URLPattern(p.pattern, _wrapped(p.name, _enveloped_405(p.callback)), p.default_args, p.name)
+        URLPattern(p.pattern, _view(p.name, p.callback), p.default_args, p.name)
         for p in patterns
         if getattr(p, "name", None) != "api-root"
     ]
+
+
+def _view(name: str | None, view):
+    if name == "webhook":  # Django calls the webhook view itself: django-ninja only documents it
+        return _in_request_language(_enveloped_405(_api_errors(webhooks.receive)))
+    view = _enveloped_405(view)
+    return _remembered_first(view) if name == "info" else view
+
+
+def _api_errors(view):
+    """A view outside django-ninja's dispatch, with its error handlers all the same: every
+    exception gets the answer it would get from an operation (the envelope, 413, 503, …)."""
+
+    @csrf_exempt  # signed machine-to-machine calls, as django-ninja's operations are exempt
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except Exception as exc:
+            return api.on_exception(request, exc)
+
+    return wrapper
 
 
 def _in_request_language(view):
@@ -102,12 +125,6 @@ def _in_request_language(view):
         return in_request_language(request, *args, **kwargs)
 
     return wrapper
-
-
-def _wrapped(name: str | None, view):
-    if name == "info":
-        return _remembered_first(view)
-    return _in_request_language(view) if name == "webhook" else view
 
 
 def not_found(request: HttpRequest, path: str = ""):
