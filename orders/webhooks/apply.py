@@ -50,7 +50,7 @@ from orders.payloads import (
     detail_groups,
 )
 from orders.validation_errors import error_location, join_path, reason
-from orders.webhooks import wakeup
+from orders.webhooks import storage, wakeup
 from orders.webhooks.formats import Envelope, FeedCheckpoint, NimbusOrder, OrderRef, Shipment, TrackingUpdate
 from orders.webhooks.signatures import SIGNATURE_HEADER, WebhookError, find_account, verify_signature
 
@@ -72,6 +72,13 @@ class Receipt:
     @property
     def message(self) -> str:
         return self.event.message
+
+    def ack(self) -> str:
+        """The answer's JSON (the WebhookAck schema; the OpenAPI test checks answers against it)."""
+        ack = {"status": self.status, "eventId": self.event.event_id, "outcome": self.event.outcome}
+        if self.message:
+            ack["message"] = self.message
+        return json.dumps(ack)
 
 
 # --- applying events ----------------------------------------------------------------------------
@@ -287,9 +294,8 @@ SOURCES = tuple(EVENT_TYPES)
 def _pydantic_error(exc: ValidationError, prefix: str) -> WebhookError:
     first = exc.errors(include_url=False)[0]
     path = join_path(error_location(first), start=prefix)
-    return WebhookError(
-        400, "validation_error", "The event is invalid", field=path or "body", reason=reason(first)
-    )
+    why = "Send a JSON object." if first["type"] == "model_type" else reason(first)
+    return WebhookError(400, "validation_error", "The event is invalid", field=path or "body", reason=why)
 
 
 def parse(source: str, payload: Any) -> tuple[Envelope, EventType, Any]:
@@ -359,7 +365,7 @@ def store(*, account: Account, source: str, envelope: Envelope, kind: EventType,
         occurred_at=envelope.createdAt,
         outcome=outcome,
     )
-    return event if WebhookEvent.objects.insert_signed(event, signed_with=account.webhook_secret) else None
+    return event if storage.insert(event, signed_with=account.webhook_secret) else None
 
 
 class SecretChanged(WebhookError):

@@ -76,7 +76,7 @@ def find_account(value: str | None, *, fresh: bool = False) -> Account:
     asks Redis for a token; this check comes free with the event's INSERT instead). That copy
     never lets a stale secret through: an event is
     stored only if the secret its signature was checked with is still the account's (see
-    WebhookEvent.objects.insert_signed), and a signature the copy refuses is checked again
+    orders.webhooks.storage), and a signature the copy refuses is checked again
     against the database (`fresh`) before the 401, so a sender that switched to a rotated secret
     is not refused. What a copy can keep for that long: a renamed slug, or an account that
     stopped being the only one, still answering requests that name it the old way.
