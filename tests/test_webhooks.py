@@ -179,6 +179,14 @@ def test_invalid_event_fields_are_400_naming_the_field(client, account, nothing_
     assert reported == (field or "data.shippingAddress.zip")
 
 
+def test_a_checkpoint_that_is_not_an_object_is_400_naming_it(client, account, nothing_written):
+    payload = event("tracking.updated", "evt_t", trackingNumber="1Z999AA10123456784", checkpoints=["x"])
+    response = post(client, account, payload, source="tracking")
+    assert response.status_code == 400
+    details = response.json()["error"]["details"]
+    assert details == {"field": "data.checkpoints[0]", "reason": "Send a JSON object."}
+
+
 def test_a_form_instead_of_json_is_400_not_500(client, account, nothing_written):
     body = json.dumps(CREATED).encode()
     headers = {"Statuspage-Signature": webhooks.sign(account.webhook_secret, body)}
