@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import io
 import json
 import multiprocessing
 import socket
@@ -59,42 +60,92 @@ with connection.cursor() as cursor:
     cursor.execute("CREATE TABLE bench_bare_insert (id bigserial PRIMARY KEY, body text NOT NULL)")
 print(account.webhook_secret)
 """
-# What one event costs in the process, piece by piece (the "what caps it" lines).
-PIECES = f"""
-import json, time
-from django.db import connection
-from django.test.utils import CaptureQueriesContext, override_settings
-from orders import webhooks
-from orders.models import Account, WebhookEvent
-from orders.webhooks import apply, batches
-from orders.webhooks.signatures import find_account, sign, verify_signature
-account = Account.objects.get(slug="bench")
-def body(i):
-    return json.dumps({{"id": f"piece-{{i}}", "type": "tracking.updated", "createdAt": "2025-03-01T00:00:00Z",
-        "data": {{"trackingNumber": f"BENCH{{i % {PARCELS}:06d}}", "courier": "ups", "checkpoints": [
-            {{"timestamp": f"2025-03-01T{{i // 3600 % 24:02d}}:{{i // 60 % 60:02d}}:{{i % 60:02d}}Z",
-              "status": "in_transit", "statusCode": f"P{{i}}", "location": "Hub"}}]}}}}).encode()
-bodies = [body(i) for i in range(400)]
-signatures = [sign(account.webhook_secret, b) for b in bodies]
-def per(label, fn, items):  # CPU time: what the process itself spends
-    started = time.process_time()
-    for item in items:
-        fn(item)
-    print(label, (time.process_time() - started) / len(items) * 1e6)
-per("account", lambda _: find_account("bench"), bodies)
-per("signature", lambda i: verify_signature(account.webhook_secret, signatures[i], bodies[i]), range(400))
-payloads = [json.loads(b) for b in bodies]
-per("json", json.loads, bodies)
-per("validate", lambda p: apply.parse("tracking", p), payloads)
-with override_settings(WEBHOOK_APPLY="async"):
-    with CaptureQueriesContext(connection) as stored:
-        webhooks.process(account=account, source="tracking", payload=payloads[0])
-    per("store", lambda p: webhooks.process(account=account, source="tracking", payload=p), payloads[1:])
-with CaptureQueriesContext(connection) as batch:
-    batches.apply_pending(limit=100)
-print("store_statements", len(stored.captured_queries))
-print("apply_statements", len(batch.captured_queries) / 100)
-"""
+PATH = "/webhooks/tracking/"
+SPLIT_EVENTS = 500  # per layer and round of the in-process split
+ROUNDS = 3  # of the split; each layer's median is quoted
+
+
+# --- where one accepted event's CPU goes (in a process of its own) ---------------------------------
+
+
+def split(n: int) -> None:
+    """CPU time per event of each layer of accepting it, in this process, which loads what the
+    gunicorn worker loads (the site and the baseline handler, the server's settings; no HTTP
+    server): whole requests through each handler, then the webhook view alone, the service
+    below it, and so down to the INSERT. Each layer over `n` fresh events, ROUNDS times in turn
+    (so each meets the caches as a request does); printed as `label µs` medians."""
+    import itertools
+
+    import _site_wsgi
+    from django.core.handlers.wsgi import WSGIRequest
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.urls import resolve
+
+    from orders import webhooks
+    from orders.models import Account, WebhookEvent
+    from orders.webhooks import batches, storage
+
+    account = Account.objects.get(slug="bench")
+    secret = account.webhook_secret
+    view = resolve(PATH).func
+    batches_of_ids = itertools.count(10**5)  # event ids the HTTP figures do not use
+
+    def bodies() -> list[bytes]:
+        return event_bodies(next(batches_of_ids) * n, n)
+
+    def environ(path: str, body: bytes, signed: bool) -> dict:
+        headers = {"HTTP_STATUSPAGE_SIGNATURE": webhooks.sign(secret, body)} if signed else {}
+        return {
+            "REQUEST_METHOD": "POST", "PATH_INFO": path, "SCRIPT_NAME": "", "QUERY_STRING": "",
+            "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "80", "HTTP_HOST": "127.0.0.1",
+            "SERVER_PROTOCOL": "HTTP/1.1", "CONTENT_TYPE": "application/json",
+            "CONTENT_LENGTH": str(len(body)), "wsgi.input": io.BytesIO(body), "wsgi.url_scheme": "http",
+            "wsgi.errors": sys.stderr, "wsgi.multithread": False, "wsgi.multiprocess": True,
+            "wsgi.run_once": False, **headers,
+        }  # fmt: skip
+
+    def serve(env: dict) -> None:
+        response = _site_wsgi.application(env, lambda *args: None)
+        b"".join(response)
+        response.close()  # request_finished, as the server does
+
+    def stored(body: bytes) -> WebhookEvent:
+        payload = json.loads(body)
+        return WebhookEvent(
+            account=account, source="tracking", event_id=payload["id"], event_type=payload["type"],
+            payload=payload, order_ref="", occurred_at=None, outcome="pending",
+        )  # fmt: skip
+
+    layers = {  # label: (what one event is prepared as, outside the timing; what is timed)
+        "trivial_post": (lambda b: environ("/bench/post", b, False), serve),
+        "bare_insert": (lambda b: environ("/bench/insert", b, False), serve),
+        "request": (lambda b: environ(PATH, b, True), serve),
+        "view": (lambda b: WSGIRequest(environ(PATH, b, True)), lambda r: view(r, "tracking")),
+        "receive": (
+            lambda b: (b, sign(secret, b)),
+            lambda a: webhooks.receive(account_ref=None, source="tracking", body=a[0], signature=a[1]),
+        ),
+        "process": (json.loads, lambda p: webhooks.process(account=account, source="tracking", payload=p)),
+        "insert": (stored, lambda e: storage.insert(e, signed_with=secret)),
+        "health_check": (lambda b: None, lambda _: connection.is_usable()),
+    }
+    timings: dict[str, list[float]] = {label: [] for label in layers}
+    for prepare, run in layers.values():  # warm-up
+        for item in [prepare(b) for b in bodies()[:50]]:
+            run(item)
+    for _round in range(ROUNDS):
+        for label, (prepare, run) in layers.items():
+            items = [prepare(b) for b in bodies()]
+            started = time.process_time()
+            for item in items:
+                run(item)
+            timings[label].append((time.process_time() - started) / n * 1e6)
+    for label, values in timings.items():
+        print(label, statistics.median(values))
+    with CaptureQueriesContext(connection) as batch:
+        batches.apply_pending(limit=100)
+    print("apply_statements", len(batch.captured_queries) / 100)
 
 
 # --- events and the client ---------------------------------------------------------------------
@@ -135,9 +186,7 @@ def raw_post(path: str, body: bytes, headers: dict[str, str]) -> bytes:
 
 
 def signed_requests(secret: str, bodies: list[bytes]) -> list[bytes]:
-    return [
-        raw_post("/webhooks/tracking/", body, {"Statuspage-Signature": sign(secret, body)}) for body in bodies
-    ]
+    return [raw_post(PATH, body, {"Statuspage-Signature": sign(secret, body)}) for body in bodies]
 
 
 def _client(port: int, requests: list[bytes], start_at: float, results) -> None:
@@ -355,19 +404,9 @@ def main(n: int) -> None:
                 rate, statuses, _began, cpu = timed_send(port, signed_requests(secret, fresh(n // 2)))
                 figures.add("sync (applied in the request)", rate, cpu_ms=cpu, note=f"statuses={statuses}")
             flush_redis()
-        pieces = {}
-        for line in manage(async_env, "shell", stdin=PIECES).splitlines():
-            label, _, value = line.partition(" ")
-            if label in (
-                "account",
-                "signature",
-                "json",
-                "validate",
-                "store",
-                "store_statements",
-                "apply_statements",
-            ):
-                pieces[label] = float(value)
+        command = [str(PYTHON), str(Path(__file__).resolve()), "--split", str(SPLIT_EVENTS)]
+        output = subprocess.run(command, env=async_env, check=True, capture_output=True, text=True).stdout
+        pieces = {label: float(value) for label, value in (line.split() for line in output.splitlines())}
         database.connection.close()
     report(figures, pieces, n)
 
@@ -385,41 +424,14 @@ def report(figures: Figures, pieces: dict[str, float], n: int) -> None:
         if name in figures.notes:
             note += f", {figures.notes[name]}"
         print(result_line(name, figures.ratios[name], rate=rate, unit="events/s", note=note))
-    accept = 1000 / statistics.median(figures.rates["accepted (async)"])
-    post = 1000 / statistics.median(figures.rates["trivial POST (baseline)"])
-    insert = 1000 / statistics.median(figures.rates["bare INSERT (baseline)"])
-    process = ", ".join(
-        [
-            f"account {pieces['account']:.0f} µs",
-            f"signature {pieces['signature']:.0f} µs",
-            f"JSON {pieces['json']:.0f} µs",
-            f"validation {pieces['validate']:.0f} µs",
-            f"store (validation + {pieces['store_statements']:.0f} statement) {pieces['store']:.0f} µs",
-        ]
-    )  # CPU time in one process, the same pieces as a request's
     print(
         f"PostgreSQL, from the benchmark, same run: a round trip "
         f"{statistics.median(figures.round_trip):.2f} ms, "
         f"a committed one-row INSERT {statistics.median(figures.commit):.2f} ms "
         f"({min(figures.commit):.2f}–{max(figures.commit):.2f}; the WAL flush a durable answer waits for)"
     )
-    to_insert = statistics.median(
-        a / b
-        for a, b in zip(
-            figures.rates["accepted (async)"][::2], figures.rates["bare INSERT (baseline)"], strict=True
-        )
-    )
-    cpu = {
-        name: figures.cpu_ms(name)
-        for name in ("accepted (async)", "trivial POST (baseline)", "bare INSERT (baseline)")
-    }
-    print(
-        f"what caps accepting: {accept:.2f} ms a request, {to_insert:.2f} of the bare INSERT's rate "
-        f"(trivial POST {post:.2f} ms, bare INSERT {insert:.2f} ms); gunicorn's CPU "
-        f"{cpu['accepted (async)']:.2f} ms/request (trivial POST {cpu['trivial POST (baseline)']:.2f}, "
-        f"bare INSERT {cpu['bare INSERT (baseline)']:.2f}); CPU in the process: {process}; the rest is our "
-        "middleware, django-ninja and waiting for PostgreSQL"
-    )
+    for line in what_caps_accepting(figures, pieces):
+        print(line)
     print(
         f"what caps applying: {pieces['apply_statements']:.1f} SQL statements per event (claim, locks and "
         "outcomes shared by the batch; per event: insert the checkpoint, update shipment and order, "
@@ -429,5 +441,44 @@ def report(figures: Figures, pieces: dict[str, float], n: int) -> None:
     )
 
 
+def what_caps_accepting(figures: Figures, pieces: dict[str, float]) -> list[str]:
+    """The worker's CPU per event, accepted against the bare INSERT, split by layer: gunicorn's
+    own (its CPU from /proc less the in-process request), then the in-process layers."""
+
+    def ms(micros: float) -> str:
+        return f"{micros / 1000:.2f}"
+
+    rate = {name: statistics.median(figures.rates[name]) for name in figures.rates}
+    to_insert = statistics.median(
+        a / b
+        for a, b in zip(
+            figures.rates["accepted (async)"][::2], figures.rates["bare INSERT (baseline)"], strict=True
+        )
+    )
+    accepted = figures.cpu_ms("accepted (async)") * 1000
+    bare = figures.cpu_ms("bare INSERT (baseline)") * 1000
+    p = pieces
+    check = p["health_check"]
+    return [
+        f"what caps accepting: one worker, one event at a time: {1000 / rate['accepted (async)']:.2f} ms an "
+        f"event ({to_insert:.2f} of the bare INSERT's rate, {1000 / rate['bare INSERT (baseline)']:.2f} ms), "
+        "of which CPU in the worker, then the wait for PostgreSQL (its commit above, and its CPU on the "
+        "other core)",
+        f"  accepted: CPU {ms(accepted)} ms/event = gunicorn {ms(accepted - p['request'])} + Django's "
+        f"handler, the fast lane's middleware and the connection health check (SELECT 1, {ms(check)}) "
+        f"{ms(p['request'] - p['view'])} + the view {ms(p['view'])} (its own {ms(p['view'] - p['receive'])}, "
+        f"account, signature and JSON {ms(p['receive'] - p['process'])}, validation and the wake-up "
+        f"{ms(p['process'] - p['insert'])}, the INSERT {ms(p['insert'])})",
+        f"  bare INSERT: CPU {ms(bare)} ms/event = gunicorn {ms(bare - p['bare_insert'])} + Django's handler "
+        f"and default middleware {ms(p['trivial_post'])} + the health check {ms(check)} + the INSERT "
+        f"{ms(p['bare_insert'] - p['trivial_post'] - check)}",
+        "  (in-process CPU per event, medians of 3 rounds in a process loading what the worker loads; "
+        "gunicorn's share: its CPU from /proc less that)",
+    ]
+
+
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 2000)
+    if sys.argv[1:2] == ["--split"]:
+        split(int(sys.argv[2]))
+    else:
+        main(int(sys.argv[1]) if len(sys.argv) > 1 else 2000)
