@@ -29,6 +29,8 @@ class Waker:
         self.pid = 0
 
     def request(self) -> None:
+        if self.wanted.is_set() and self.pid == os.getpid() and self.thread.is_alive():
+            return  # asked for already: this process's thread sends it (once per event is costly)
         if _eager():
             return
         self.wanted.set()
