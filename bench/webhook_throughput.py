@@ -442,38 +442,42 @@ def report(figures: Figures, pieces: dict[str, float], n: int) -> None:
 
 
 def what_caps_accepting(figures: Figures, pieces: dict[str, float]) -> list[str]:
-    """The worker's CPU per event, accepted against the bare INSERT, split by layer: gunicorn's
-    own (its CPU from /proc less the in-process request), then the in-process layers."""
+    """One worker handles one event at a time: its CPU per event (from /proc), then the wait for
+    PostgreSQL. The CPU split by layer comes from the in-process run (`split`), which needs no
+    HTTP server; gunicorn's own share is the trivial POST's worker CPU less its in-process CPU."""
 
     def ms(micros: float) -> str:
         return f"{micros / 1000:.2f}"
 
-    rate = {name: statistics.median(figures.rates[name]) for name in figures.rates}
+    each = {name: 1000 / statistics.median(figures.rates[name]) for name in figures.rates}  # ms
+    cpu = {name: figures.cpu_ms(name) for name in figures.cpu}
     to_insert = statistics.median(
         a / b
         for a, b in zip(
             figures.rates["accepted (async)"][::2], figures.rates["bare INSERT (baseline)"], strict=True
         )
     )
-    accepted = figures.cpu_ms("accepted (async)") * 1000
-    bare = figures.cpu_ms("bare INSERT (baseline)") * 1000
     p = pieces
     check = p["health_check"]
+    server = cpu["trivial POST (baseline)"] * 1000 - p["trivial_post"]
     return [
-        f"what caps accepting: one worker, one event at a time: {1000 / rate['accepted (async)']:.2f} ms an "
-        f"event ({to_insert:.2f} of the bare INSERT's rate, {1000 / rate['bare INSERT (baseline)']:.2f} ms), "
-        "of which CPU in the worker, then the wait for PostgreSQL (its commit above, and its CPU on the "
-        "other core)",
-        f"  accepted: CPU {ms(accepted)} ms/event = gunicorn {ms(accepted - p['request'])} + Django's "
-        f"handler, the fast lane's middleware and the connection health check (SELECT 1, {ms(check)}) "
-        f"{ms(p['request'] - p['view'])} + the view {ms(p['view'])} (its own {ms(p['view'] - p['receive'])}, "
-        f"account, signature and JSON {ms(p['receive'] - p['process'])}, validation and the wake-up "
-        f"{ms(p['process'] - p['insert'])}, the INSERT {ms(p['insert'])})",
-        f"  bare INSERT: CPU {ms(bare)} ms/event = gunicorn {ms(bare - p['bare_insert'])} + Django's handler "
-        f"and default middleware {ms(p['trivial_post'])} + the health check {ms(check)} + the INSERT "
+        f"what caps accepting: one sync worker takes one event at a time, {each['accepted (async)']:.2f} "
+        f"ms each ({to_insert:.2f} of the bare INSERT's rate, {each['bare INSERT (baseline)']:.2f} ms): "
+        "the worker's CPU, then the wait for PostgreSQL (the commit above; its CPU runs on the other core)",
+        f"  worker CPU per event (gunicorn, /proc): accepted {cpu['accepted (async)']:.2f} ms, "
+        f"bare INSERT {cpu['bare INSERT (baseline)']:.2f} ms, trivial POST "
+        f"{cpu['trivial POST (baseline)']:.2f} ms, of which gunicorn's own HTTP work ≈ {ms(server)} "
+        "(the trivial POST's worker CPU less its in-process CPU)",
+        f"  in process, accepted {ms(p['request'])} ms = Django's handler, the fast lane's middleware and "
+        f"the connection health check (SELECT 1, {ms(check)}) {ms(p['request'] - p['view'])} + the view "
+        f"{ms(p['view'])}: its own {ms(p['view'] - p['receive'])}, account, signature and JSON "
+        f"{ms(p['receive'] - p['process'])}, validation and the wake-up {ms(p['process'] - p['insert'])}, "
+        f"the INSERT {ms(p['insert'])}",
+        f"  in process, bare INSERT {ms(p['bare_insert'])} ms = Django's handler and default middleware "
+        f"{ms(p['trivial_post'])} + the health check {ms(check)} + the INSERT "
         f"{ms(p['bare_insert'] - p['trivial_post'] - check)}",
-        "  (in-process CPU per event, medians of 3 rounds in a process loading what the worker loads; "
-        "gunicorn's share: its CPU from /proc less that)",
+        f"  (in-process: CPU per event, median of {ROUNDS} rounds of {SPLIT_EVENTS} events per layer, in a "
+        "process loading what the worker loads)",
     ]
 
 

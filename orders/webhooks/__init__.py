@@ -1,5 +1,6 @@
 """Inbound webhooks: ``signatures`` (verify the sender), ``formats`` (what each event carries),
-``apply`` (store once, apply through the lifecycle, in any order; park what has no order yet),
+``storage`` (the one INSERT that stores an event once), ``apply`` (store once, apply through the
+lifecycle, in any order; park what has no order yet),
 ``batches`` (apply stored events off the request path, WEBHOOK_APPLY=async), ``wakeup`` (tell
 the workers), ``tasks`` (Celery).
 
