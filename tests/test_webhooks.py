@@ -341,6 +341,17 @@ def test_tracking_feed_records_checkpoints_and_eta(client, account):
     assert tracking.checkpoints.count() == 2
 
 
+@pytest.mark.parametrize("ensure_ascii", [True, False], ids=["escaped", "utf8"])
+def test_text_beyond_ascii_is_stored_as_sent_escaped_or_not(client, account, ensure_ascii):
+    ship(make_order(account))
+    checkpoint = cp("2025-01-16T08:00:00Z", "in_transit", location="Zürich 🚚")
+    payload = tracking_event("t1", checkpoints=[checkpoint])
+    body = json.dumps(payload, ensure_ascii=ensure_ascii).encode()
+    assert post(client, account, None, source="tracking", raw=body).json()["status"] == "applied"
+    assert Tracking.objects.get().checkpoints.get().location == "Zürich 🚚"
+    assert WebhookEvent.objects.get().payload == payload
+
+
 def test_tracking_feed_delivered_checkpoint_delivers_the_order(client, account):
     order = make_order(account)
     ship(order)
@@ -470,9 +481,11 @@ def test_size_limit_follows_the_setting(client, account, nothing_written):
     [
         b'{"id": "e1", "type": "order.cancelled", "data": {"orderId": "A1", "extra": "nul\\u0000"}}',
         b'{"id": "e1", "type": "order.cancelled", "data": {"orderId": "A1", "x": ["\\ud800"]}}',
+        b'{"id": "e1", "type": "order.cancelled", "data": {"orderId": "A1", "x": "\xed\xa0\x80"}}',
+        b'{"id": "e1", "type": "order.cancelled", "data": {"orderId": "A1", "x": [1e999]}}',
         b"[" * 5000 + b"]" * 5000,
     ],
-    ids=["nul_in_ignored_field", "lone_surrogate", "deep_nesting"],
+    ids=["nul_in_ignored_field", "lone_surrogate", "raw_lone_surrogate", "infinite_number", "deep_nesting"],
 )
 def test_json_that_cannot_be_stored_is_400_not_500(client, account, nothing_written, raw):
     response = post(client, account, None, raw=raw)

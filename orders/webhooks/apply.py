@@ -387,16 +387,17 @@ def _duplicate(account: Account, source: str, event_id: str) -> Receipt:
     return Receipt(DUPLICATE, stored)
 
 
-def process(*, account: Account, source: str, payload: Any) -> Receipt:
+def process(*, account: Account, source: str, payload: Any, storable: bool = False) -> Receipt:
     """Store one parsed event and apply it now (sync) or leave it to a batch (async).
 
     The HTTP layer has verified its signature. WEBHOOK_APPLY decides when it is applied.
+    `storable`: the caller knows that the payload holds nothing a JSON column refuses.
     """
     if source not in EVENT_TYPES:
         raise WebhookError(404, "not_found", f"Unknown webhook source “{source}”")
     envelope, kind, data = parse(source, payload)
-    if not _storable(payload):
-        raise _invalid_body("NUL characters, unpaired surrogates and infinite numbers cannot be stored.")
+    if not (storable or _storable(payload)):
+        raise _invalid_body(UNSTORABLE)
     fields = {"account": account, "source": source, "envelope": envelope, "kind": kind, "data": data}
     if settings.WEBHOOK_APPLY == "async":
         event = store(**fields, payload=payload, outcome=WebhookOutcome.PENDING)
@@ -430,15 +431,18 @@ def receive(*, account_ref: str | None, source: str, body: bytes, signature: str
         raise WebhookError(404, "not_found", f"Unknown webhook source “{source}”")
     account = _signed_by(account_ref, signature, body)
     try:
-        payload = json.loads(body, parse_constant=_reject_constant)
+        payload = json.loads(body, parse_constant=_reject_constant, parse_float=_finite_float)
+    except Infinite:
+        raise _invalid_body(UNSTORABLE) from None
     except (ValueError, UnicodeDecodeError, RecursionError):
         raise _invalid_body("The body is not valid JSON.") from None
+    fields = {"source": source, "payload": payload, "storable": _plain(body)}
     try:
-        return process(account=account, source=source, payload=payload)
+        return process(account=account, **fields)
     except SecretChanged:  # the process's copy of the account was older than a rotation
         account = find_account(account_ref, fresh=True)
         verify_signature(account.webhook_secret, signature, body)
-        return process(account=account, source=source, payload=payload)
+        return process(account=account, **fields)
 
 
 def _signed_by(account_ref: str | None, signature: str, body: bytes) -> Account:
@@ -461,6 +465,25 @@ def _reject_constant(name: str):
     raise ValueError(f"{name} is not valid JSON")
 
 
+class Infinite(ValueError):
+    """A number too large for a float (1e999 parses as infinity)."""
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise Infinite(text)
+    return value
+
+
+def _plain(body: bytes) -> bool:
+    """True when no string in this JSON body can hold a NUL or an unpaired surrogate: ASCII
+    without NUL bytes (so read as UTF-8, not UTF-16 or -32) and without `\\u` escapes, the only
+    way to write those (strict JSON refuses raw control characters). Such a body, parsed with
+    `_finite_float`, needs no walk through its values (`_storable`)."""
+    return body.isascii() and b"\x00" not in body and b"\\u" not in body
+
+
 def _finite(value) -> bool:
     """False for numbers too large for a float (1e999 parses as infinity)."""
     return not isinstance(value, float) or math.isfinite(value)
@@ -471,6 +494,7 @@ def _invalid_body(reason: str) -> WebhookError:
 
 
 UNSTORABLE_CHARACTERS = re.compile("[\x00\ud800-\udfff]")
+UNSTORABLE = "NUL characters, unpaired surrogates and infinite numbers cannot be stored."
 
 
 def _storable(value) -> bool:
