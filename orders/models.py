@@ -981,21 +981,6 @@ class WebhookEventQuerySet(InsertOnceQuerySet):
     def pending(self):
         return self.filter(outcome=WebhookOutcome.PENDING)
 
-    def insert_signed(self, event: WebhookEvent, *, signed_with: str) -> bool:
-        """`insert_once`, checking in the same statement that `signed_with`, the secret the event's
-        signature was verified with, is still its account's webhook secret (the verifying process
-        may hold a copy of the account from before a rotation or a deletion)."""
-        quote = connections[router.db_for_write(self.model)].ops.quote_name
-        account = Account._meta
-        secret = account.get_field("webhook_secret").column
-        condition = (  # names from the model's own metadata, values as parameters
-            f"EXISTS (SELECT 1 FROM {quote(account.db_table)} "  # noqa: S608
-            f"WHERE {quote(account.pk.column)} = %s AND {quote(secret)} = %s)"
-        )
-        return self.insert_once(
-            event, constraint="webhook_event_unique", only_if=(condition, [event.account_id, signed_with])
-        )
-
     def claim(self, limit: int) -> list[WebhookEvent]:
         """The oldest pending events no other applier holds, locked until the transaction ends
         (`FOR UPDATE SKIP LOCKED`: concurrent appliers take disjoint batches, none waits)."""

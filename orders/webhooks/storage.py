@@ -6,9 +6,9 @@
 The unique constraint decides "stored once" (a concurrent copy waits for the first to commit and
 then inserts nothing, without an error or a savepoint), and the EXISTS decides that a secret the
 process kept from before a rotation or a deletion stores nothing (orders.webhooks.signatures).
-This is the statement `WebhookEvent.objects.insert_signed` runs, written for the one model it
-stores: the values go to the driver as they are instead of through the ORM's preparation of every
-field, which cost about as much CPU as the rest of accepting an event.
+It is `InsertOnceQuerySet.insert_once` (orders.models) with that condition, written for the one
+model it stores: the values go to the driver as they are instead of through the ORM's preparation
+of every field, which cost about as much CPU as the rest of accepting an event.
 """
 
 from __future__ import annotations
