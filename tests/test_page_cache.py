@@ -11,13 +11,16 @@ from urllib.parse import urlencode
 
 import pytest
 from django.core.cache import caches
-from django.middleware.csrf import _unmask_cipher_token
+from django.http import HttpResponse
+from django.middleware.csrf import CsrfViewMiddleware, _unmask_cipher_token
 from django.test import Client, override_settings
+from django.utils.http import parse_http_date
 
 from orders import lifecycle
 from orders.cache import answers as answer_cache
 from orders.models import StateMessage
 from orders.privacy import erasure
+from orders.views.cached_pages import send_csrf_cookie
 
 from .conftest import days_ago, make_account, make_order, scan, ship
 
@@ -26,6 +29,7 @@ pytestmark = pytest.mark.django_db
 NUMBER = "1Z999AA10123456784"
 HTMX = {"HTTP_HX_REQUEST": "true"}
 CSRF = re.compile(rb'name="csrfmiddlewaretoken" value="([^"]+)"')
+EXPIRES = re.compile(r"expires=[^;]+; ")
 # Headers a fresh and a cached page must share (Expires and Date name the moment of the answer).
 COMPARED = ("Content-Type", "Content-Language", "Vary", "Cache-Control", "Referrer-Policy", "X-Robots-Tag")
 
@@ -382,3 +386,46 @@ def test_with_redis_reachable_pages_are_kept_there(client, shipped, redis_cache,
     answer_cache._local_pages.clear()  # another worker: finds it in Redis
     with django_assert_num_queries(0):
         assert client.get(signed_page(shipped)).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "cookie_settings",
+    [
+        {},
+        {"CSRF_COOKIE_SECURE": True, "CSRF_COOKIE_HTTPONLY": True, "CSRF_COOKIE_SAMESITE": "Strict"},
+        {"CSRF_COOKIE_DOMAIN": ".shop.example", "CSRF_COOKIE_PATH": "/track/", "CSRF_COOKIE_NAME": "t"},
+    ],
+)
+def test_a_kept_pages_csrf_cookie_is_the_one_django_would_set(rf, settings, cookie_settings):
+    """Same name, value, attributes and Vary as CsrfViewMiddleware's own (the expiry a second
+    apart at most: both are worked out from the clock)."""
+    for name, value in cookie_settings.items():
+        setattr(settings, name, value)
+    ours, djangos = HttpResponse(), HttpResponse(headers={"Vary": "Accept-Language"})
+    request = rf.get("/")
+    request.META["CSRF_COOKIE"] = "a" * 32
+    assert send_csrf_cookie(request, ours)
+    CsrfViewMiddleware(lambda request: djangos)._set_csrf_cookie(request, djangos)
+    name = settings.CSRF_COOKIE_NAME
+
+    def without_expiry(response):
+        return EXPIRES.sub("", response.cookies[name].output(header=""))
+
+    assert without_expiry(ours) == without_expiry(djangos)
+    assert (
+        abs(
+            parse_http_date(ours.cookies[name]["expires"]) - parse_http_date(djangos.cookies[name]["expires"])
+        )
+        <= 1
+    )
+    assert ours["Vary"] == "Cookie" and djangos["Vary"] == "Accept-Language, Cookie"
+    assert send_csrf_cookie(request, djangos) and djangos["Vary"] == "Accept-Language, Cookie"  # not twice
+
+
+def test_csrf_cookies_in_sessions_or_for_the_browser_session_are_left_to_django(rf, settings):
+    request, response = rf.get("/"), HttpResponse()
+    request.META["CSRF_COOKIE"] = "a" * 32
+    settings.CSRF_COOKIE_AGE = None
+    assert not send_csrf_cookie(request, response) and not response.cookies
+    settings.CSRF_COOKIE_AGE, settings.CSRF_USE_SESSIONS = 3600, True
+    assert not send_csrf_cookie(request, response) and not response.cookies
