@@ -14,7 +14,7 @@ import re
 import secrets
 
 HEADER = "X-Request-Id"
-_ACCEPTED = re.compile(r"^[A-Za-z0-9._:-]{8,100}$")
+_ACCEPTED = re.compile(r"[A-Za-z0-9._:-]{8,100}")  # the whole value (fullmatch)
 _current: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 
 
@@ -37,7 +37,7 @@ class RequestIdMiddleware:
 
     def __call__(self, request):
         incoming = request.META.get("HTTP_X_REQUEST_ID", "")
-        request.request_id = incoming if _ACCEPTED.match(incoming) else new_request_id()
+        request.request_id = incoming if _ACCEPTED.fullmatch(incoming) else new_request_id()
         # Not reset afterwards: Django logs 4xx/5xx responses ("django.request") after the
         # middleware chain returns; the next request on this thread sets its own id.
         _current.set(request.request_id)

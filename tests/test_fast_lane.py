@@ -88,6 +88,12 @@ def test_every_answer_has_a_request_id_and_keeps_a_callers(client, shipped):
     assert error.json()["error"]["requestId"] == error["X-Request-Id"] == "storefront-43:abc"
 
 
+def test_a_callers_request_id_with_a_line_break_is_replaced_not_a_500(client, shipped):
+    url = answers(shipped)["info by tracking number"]
+    response = client.get(url, headers={"X-Request-Id": "storefront-42:abc\n"})
+    assert response.status_code == 200 and response["X-Request-Id"].startswith("req_")
+
+
 @pytest.mark.parametrize("path", [INFO, WIDGET])
 def test_an_unknown_host_is_still_refused(client, shipped, path):
     response = client.get(f"{path}?tracking_number={NUMBER}", headers={"Host": "evil.example"})
