@@ -7,7 +7,6 @@ import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -15,8 +14,8 @@ from django.db import connection
 from orders.carriers.sandbox import SandboxCarrierServer, serve
 
 from .conftest import make_order, ship
+from .worker_kit import ROOT, require_broker, start_worker, worker_environment
 
-ROOT = Path(__file__).resolve().parent.parent
 BROKER = os.environ.get("TEST_CELERY_BROKER_URL") or (
     os.environ.get("TEST_REDIS_SERVER", "redis://127.0.0.1:6379").rstrip("/") + "/13"
 )
@@ -27,36 +26,15 @@ pytestmark = [
 ]
 
 
-def _redis_up() -> bool:
-    import redis
-
-    try:
-        return bool(redis.Redis.from_url(BROKER, socket_connect_timeout=0.5).ping())
-    except redis.RedisError:
-        return False
-
-
 @pytest.fixture
 def worker_env():
-    if not _redis_up():
-        if os.environ.get("CI"):
-            pytest.fail("CI needs Redis for the Celery worker test")
-        pytest.skip("needs Redis for the Celery broker")
+    require_broker(BROKER)
     import redis
 
     redis.Redis.from_url(BROKER).flushdb()
     _httpd, url = serve(SandboxCarrierServer())
-    db = connection.settings_dict
-    env = dict(os.environ)
-    env.update(
-        DATABASE_URL=f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-        CELERY_BROKER_URL=BROKER,
-        SECRET_KEY="celery-worker-test-secret-key-0123456789abcdefghij",
-        DEBUG="1",
-        UPS_API_URL=f"{url}/ups",
-        UPS_CLIENT_ID="worker",
-        UPS_CLIENT_SECRET="worker",
-        LOG_LEVEL="WARNING",
+    env = worker_environment(
+        BROKER, UPS_API_URL=f"{url}/ups", UPS_CLIENT_ID="worker", UPS_CLIENT_SECRET="worker"
     )
     yield env
     _httpd.shutdown()
@@ -64,22 +42,7 @@ def worker_env():
 
 def test_a_worker_polls_what_the_beat_task_dispatches(worker_env):
     tracking = ship(make_order(), "1Z999AA10123456784", carrier="ups")
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "statuspage",
-            "worker",
-            "--pool",
-            "solo",
-            "--loglevel",
-            "WARNING",
-        ],
-        env=worker_env,
-        cwd=ROOT,
-    )
+    worker = start_worker(worker_env)
     try:
         send = "from orders.carriers.tasks import dispatch_polls; dispatch_polls.delay()"
         subprocess.run(

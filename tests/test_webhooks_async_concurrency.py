@@ -6,11 +6,7 @@ alone, and a real Celery worker applies what the web process stored."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -25,8 +21,8 @@ from orders.webhooks import wakeup
 from .conftest import REDIS_SERVER, REDIS_URL, make_account, make_order, ship
 from .test_api_concurrency import ADDRESS, run_concurrently
 from .test_webhooks_async import celery_broker
+from .worker_kit import broker_up, require_broker, start_worker, worker_environment
 
-ROOT = Path(__file__).resolve().parent.parent
 # Database 0: no other test uses it (tests/conftest.py, test_celery_worker.py), so no other worker
 # takes these tasks; it is not flushed (a leftover wake-up finds nothing to do).
 BROKER = REDIS_SERVER + "/0"
@@ -163,33 +159,11 @@ def test_an_event_that_cannot_be_applied_fails_alone_and_says_why(poisoned_check
     assert Checkpoint.objects.count() == 4
 
 
-def _broker_up() -> bool:
-    import redis
-
-    try:
-        return bool(redis.Redis.from_url(BROKER, socket_connect_timeout=0.5).ping())
-    except redis.RedisError:
-        return False
-
-
 def test_a_celery_worker_applies_what_the_web_process_stored():
-    if not _broker_up():
-        if os.environ.get("CI"):
-            pytest.fail("CI needs Redis for the Celery worker test")
-        pytest.skip("needs Redis for the Celery broker")
+    require_broker(BROKER)
     account = make_account()
     ship(make_order(account, order_number="W-1"), "1Z999AA10123456784")
-    db = connection.settings_dict
-    env = dict(os.environ)
-    env.update(
-        DATABASE_URL=f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-        CELERY_BROKER_URL=BROKER,
-        SECRET_KEY="celery-worker-test-secret-key-0123456789abcdefghij",
-        DEBUG="1",
-        LOG_LEVEL="WARNING",
-    )
-    command = [sys.executable, "-m", "celery", "-A", "statuspage", "worker", "--pool", "solo"]
-    worker = subprocess.Popen([*command, "--loglevel", "WARNING"], env=env, cwd=ROOT)
+    worker = start_worker(worker_environment(BROKER))
     try:
         with celery_broker(BROKER):
             responses = [
@@ -209,7 +183,7 @@ def test_a_celery_worker_applies_what_the_web_process_stored():
 
 
 def test_a_batch_sends_one_notification_task_for_all_the_orders_it_changed():
-    if not _broker_up():
+    if not broker_up(BROKER):
         pytest.skip("needs Redis for the Celery broker")
     import redis
 
