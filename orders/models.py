@@ -106,22 +106,18 @@ ACCOUNT_ID = re.compile(r"[0-9]{1,18}")  # ASCII digits only: "²".isdigit() is 
 class InsertOnceQuerySet(models.QuerySet):
     """`insert_once`: one INSERT that a unique constraint may turn into nothing."""
 
-    def insert_once(
-        self, instance: models.Model, *, constraint: str, only_if: tuple[str, list] | None = None
-    ) -> bool:
+    def insert_once(self, instance: models.Model, *, constraint: str) -> bool:
         """`INSERT … ON CONFLICT (the constraint's columns) DO NOTHING RETURNING id`.
 
         True (and `instance.pk` set) when the row is new, False when the constraint already holds
         one. The database decides, as with a plain INSERT (a concurrent copy waits for the first
         to commit), but a duplicate costs no error, so no savepoint is needed around it.
-        `only_if`: an SQL condition (and its parameters) checked in the same statement; when it
-        does not hold, nothing is inserted either.
         """
         connection = connections[router.db_for_write(self.model)]
-        fields, sql = _insert_once_sql(self.model, constraint, connection.alias, only_if and only_if[0])
+        fields, sql = insert_once_statement(self.model, constraint, connection.alias)
         values = [field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields]
         with connection.cursor() as cursor:
-            cursor.execute(sql, values + (only_if[1] if only_if else []))
+            cursor.execute(sql, values)
             row = cursor.fetchone()
         if row is None:
             return False
@@ -131,12 +127,24 @@ class InsertOnceQuerySet(models.QuerySet):
 
 
 @functools.cache
-def _insert_once_sql(model, constraint: str, alias: str, condition: str | None) -> tuple[list, str]:
-    """The fields and the statement of `insert_once`, built once per process."""
+def insert_once_statement(
+    model,
+    constraint: str,
+    alias: str,
+    *,
+    columns: tuple[str, ...] | None = None,
+    condition: str | None = None,
+) -> tuple[list, str]:
+    """The fields and the statement of `insert_once`, built once per process: every concrete
+    field but the primary key, or the fields named in `columns`. With `condition`, an SQL
+    condition whose parameters follow the values, the row is inserted only where it holds."""
     meta, connection = model._meta, connections[alias]
     quote = connection.ops.quote_name
     unique = next(c for c in meta.constraints if c.name == constraint)
-    fields = [field for field in meta.concrete_fields if not field.primary_key]
+    if columns is None:
+        fields = [field for field in meta.concrete_fields if not field.primary_key]
+    else:
+        fields = [meta.get_field(name) for name in columns]
     if condition is None:
         rows = f"VALUES ({', '.join(['%s'] * len(fields))})"
     else:  # a SELECT's values have no column to take their type from: PostgreSQL needs casts
@@ -144,9 +152,9 @@ def _insert_once_sql(model, constraint: str, alias: str, condition: str | None) 
         rows = ", ".join(f"CAST(%s AS {field.db_type(connection)})" if typed else "%s" for field in fields)
         rows = f"SELECT {rows} WHERE {condition}"
     target = ", ".join(quote(meta.get_field(name).column) for name in unique.fields)
-    columns = ", ".join(quote(field.column) for field in fields)
+    columns_sql = ", ".join(quote(field.column) for field in fields)
     sql = (  # names from the model's own metadata, values as parameters
-        f"INSERT INTO {quote(meta.db_table)} ({columns}) {rows} "
+        f"INSERT INTO {quote(meta.db_table)} ({columns_sql}) {rows} "
         f"ON CONFLICT ({target}) DO NOTHING RETURNING {quote(meta.pk.column)}"
     )
     return fields, sql

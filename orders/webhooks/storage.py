@@ -6,9 +6,9 @@
 The unique constraint decides "stored once" (a concurrent copy waits for the first to commit and
 then inserts nothing, without an error or a savepoint), and the EXISTS decides that a secret the
 process kept from before a rotation or a deletion stores nothing (orders.webhooks.signatures).
-It is `InsertOnceQuerySet.insert_once` (orders.models) with that condition, written for the one
-model it stores: the values go to the driver as they are instead of through the ORM's preparation
-of every field, which cost about as much CPU as the rest of accepting an event.
+It is `insert_once`'s statement (orders.models) with that condition, run for the one model it
+stores: the values go to the driver as they are instead of through the ORM's preparation of every
+field, which cost about as much CPU as the rest of accepting an event.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import json
 from django.db import connections, router
 from django.utils import timezone
 
-from orders.models import Account, WebhookEvent
+from orders.models import Account, WebhookEvent, insert_once_statement
 
 # The columns an event is stored with; the others start empty (NULL).
 FIELDS = (
@@ -70,21 +70,12 @@ def insert(event: WebhookEvent, *, signed_with: str) -> bool:
 
 @functools.cache
 def _statement(alias: str) -> str:
-    """The INSERT for `alias`, from the models' own metadata (names quoted, values parameters)."""
-    connection = connections[alias]
-    quote = connection.ops.quote_name
-    meta, account = WebhookEvent._meta, Account._meta
-    fields = [meta.get_field(name) for name in FIELDS]
-    if connection.vendor == "postgresql":  # a SELECT's values have no column to take a type from
-        values = ", ".join(f"CAST(%s AS {field.db_type(connection)})" for field in fields)
-    else:
-        values = ", ".join(["%s"] * len(fields))
-    unique = next(c for c in meta.constraints if c.name == CONSTRAINT)
-    target = ", ".join(quote(meta.get_field(name).column) for name in unique.fields)
-    secret = quote(account.get_field("webhook_secret").column)
-    return (
-        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(field.column) for field in fields)}) "  # noqa: S608
-        f"SELECT {values} WHERE EXISTS (SELECT 1 FROM {quote(account.db_table)} "
-        f"WHERE {quote(account.pk.column)} = %s AND {secret} = %s) "
-        f"ON CONFLICT ({target}) DO NOTHING RETURNING {quote(meta.pk.column)}"
+    """`insert_once`'s statement for the stored columns, on the condition that the signing secret
+    is still the account's (its two parameters follow the values)."""
+    quote = connections[alias].ops.quote_name
+    account = Account._meta
+    condition = (  # names from the model's own metadata, values as parameters
+        f"EXISTS (SELECT 1 FROM {quote(account.db_table)} "  # noqa: S608
+        f"WHERE {quote(account.pk.column)} = %s AND {quote(account.get_field('webhook_secret').column)} = %s)"
     )
+    return insert_once_statement(WebhookEvent, CONSTRAINT, alias, columns=FIELDS, condition=condition)[1]
