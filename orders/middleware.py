@@ -70,10 +70,7 @@ class LocaleMiddleware(DjangoLocaleMiddleware):
             return response
         if _language_prefixed(request):
             return super().process_response(request, response)
-        if "Vary" in response:
-            patch_vary_headers(response, ("Accept-Language",))
-        else:
-            response.headers["Vary"] = "Accept-Language"
+        patch_vary_headers(response, ("Accept-Language",))
         response.headers.setdefault("Content-Language", translation.get_language())
         return response
 

@@ -105,9 +105,10 @@ def never_cache(view):
     return wrapper
 
 
-@functools.lru_cache(maxsize=1)
+@functools.lru_cache(maxsize=2)
 def _http_date(second: int) -> str:
-    """The HTTP date of this second, formatted once for all the pages answered within it."""
+    """The HTTP date of a second, formatted once for all the pages answered within it (two kept:
+    a page's Expires, now, and its CSRF cookie's, a year on)."""
     return http_date(second)
 
 
@@ -146,13 +147,9 @@ def send_csrf_cookie(request: HttpRequest, response: HttpResponse) -> bool:
     ).copy()
     secret = request.META["CSRF_COOKIE"]
     cookie.set(cookie.key, secret, secret)  # CSRF_ALLOWED_CHARS need no quoting
-    cookie["expires"] = _http_date_later(int(time.time()) + int(age))
+    cookie["expires"] = _http_date(int(time.time()) + int(age))
     response.cookies[cookie.key] = cookie
-    vary = response.headers.get("Vary")
-    if not vary:
-        response.headers["Vary"] = "Cookie"
-    elif "cookie" not in {name.strip().lower() for name in vary.split(",")}:
-        patch_vary_headers(response, ("Cookie",))
+    patch_vary_headers(response, ("Cookie",))
     return True
 
 
@@ -164,12 +161,6 @@ def _csrf_cookie(name, age, domain, path, secure, httponly, samesite) -> Morsel:
         name, "", max_age=age, domain=domain, path=path, secure=secure, httponly=httponly, samesite=samesite
     )
     return response.cookies[name]
-
-
-@functools.lru_cache(maxsize=1)
-def _http_date_later(second: int) -> str:
-    """The HTTP date the CSRF cookie expires at, formatted once a second."""
-    return http_date(second)
 
 
 def csrf_token(request: HttpRequest) -> str:
