@@ -12,6 +12,7 @@ opened by a signed link, which has no form, sends "no-referrer" itself (orders.v
 
 from __future__ import annotations
 
+import functools
 from functools import wraps
 
 from django.conf import settings
@@ -70,9 +71,23 @@ class LocaleMiddleware(DjangoLocaleMiddleware):
             return response
         if _language_prefixed(request):
             return super().process_response(request, response)
-        patch_vary_headers(response, ("Accept-Language",))
-        response.headers.setdefault("Content-Language", translation.get_language())
+        vary_on(response, "Accept-Language")
+        if "Content-Language" not in response:  # pages say which language they are in themselves
+            response["Content-Language"] = translation.get_language()
         return response
+
+
+def vary_on(response, header: str) -> None:
+    """`patch_vary_headers(response, [header])`, after a quick look whether Vary names it already
+    (a kept page's does): Django parses and rewrites the header every time."""
+    vary = response.headers.get("Vary")
+    if vary is None or header.lower() not in _vary_names(vary):
+        patch_vary_headers(response, (header,))
+
+
+@functools.lru_cache(maxsize=32)
+def _vary_names(vary: str) -> frozenset[str]:
+    return frozenset(name.strip().lower() for name in vary.split(","))
 
 
 def _language_prefixed(request) -> bool:

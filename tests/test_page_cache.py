@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import time
 import types
+from http.cookies import Morsel
 from urllib.parse import urlencode
 
 import pytest
@@ -18,6 +19,7 @@ from django.utils.http import parse_http_date
 
 from orders import lifecycle
 from orders.cache import answers as answer_cache
+from orders.middleware import vary_on
 from orders.models import StateMessage
 from orders.privacy import erasure
 from orders.views.cached_pages import send_csrf_cookie
@@ -420,6 +422,41 @@ def test_a_kept_pages_csrf_cookie_is_the_one_django_would_set(rf, settings, cook
     )
     assert ours["Vary"] == "Cookie" and djangos["Vary"] == "Accept-Language, Cookie"
     assert send_csrf_cookie(request, djangos) and djangos["Vary"] == "Accept-Language, Cookie"  # not twice
+
+
+def test_a_kept_pages_csrf_cookie_written_out_says_what_it_holds_after_a_change(rf):
+    """The cookie's text is worked out once per set of attributes: one changed after it was set
+    (by other middleware, say) is written out as it now is, as a plain Morsel would be."""
+    request, response = rf.get("/"), HttpResponse()
+    request.META["CSRF_COOKIE"] = "b" * 32
+    assert send_csrf_cookie(request, response)
+    cookie = response.cookies["csrftoken"]
+
+    def as_plain_morsel():
+        plain = Morsel()
+        plain.update(cookie)
+        plain.set(cookie.key, cookie.value, cookie.coded_value)
+        return plain
+
+    assert cookie.output() == as_plain_morsel().output()
+    cookie["samesite"], cookie["httponly"] = "Strict", True
+    cookie.set("csrftoken", "c" * 32, "c" * 32)
+    assert cookie.output() == as_plain_morsel().output()
+    assert (
+        "c" * 32 in cookie.output() and "SameSite=Strict" in cookie.output() and "HttpOnly" in cookie.output()
+    )
+    assert cookie.output(attrs=["path"]) == as_plain_morsel().output(attrs=["path"])
+
+
+def test_vary_on_adds_a_header_once_whatever_its_case():
+    response = HttpResponse()
+    vary_on(response, "Cookie")
+    vary_on(response, "Accept-Language")
+    vary_on(response, "accept-language")
+    assert response["Vary"] == "Cookie, Accept-Language"
+    response["Vary"] = "*"
+    vary_on(response, "Cookie")
+    assert response["Vary"] == "*"
 
 
 def test_csrf_cookies_in_sessions_or_for_the_browser_session_are_left_to_django(rf, settings):

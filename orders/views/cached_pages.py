@@ -25,13 +25,16 @@ from http.cookies import Morsel
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import CSRF_ALLOWED_CHARS, CSRF_SECRET_LENGTH
-from django.utils.cache import add_never_cache_headers, patch_vary_headers
+from django.utils.cache import add_never_cache_headers
 from django.utils.http import http_date
 
 from orders.cache import answers as answer_cache
 from orders.cache.answers import PageAnswer
+from orders.middleware import vary_on
 
 # Rendered where {% csrf_token %} puts the token in a page that may be kept.
 CSRF_PLACEHOLDER = "csrf-token-of-this-request"
@@ -133,34 +136,65 @@ def send_csrf_cookie(request: HttpRequest, response: HttpResponse) -> bool:
     settings in force instead of built attribute by attribute, which cost a tenth of serving a
     kept page. False, and nothing set, where Django's way differs (CSRF_USE_SESSIONS, or a cookie
     that ends with the browser session): the middleware sets it then."""
-    age = settings.CSRF_COOKIE_AGE
-    if settings.CSRF_USE_SESSIONS or age is None:
+    prepared = _prepared_csrf_cookie()
+    if prepared is None:
         return False
-    cookie = _csrf_cookie(
-        settings.CSRF_COOKIE_NAME,
-        int(age),
-        settings.CSRF_COOKIE_DOMAIN,
-        settings.CSRF_COOKIE_PATH,
-        settings.CSRF_COOKIE_SECURE,
-        settings.CSRF_COOKIE_HTTPONLY,
-        settings.CSRF_COOKIE_SAMESITE,
-    ).copy()
-    secret = request.META["CSRF_COOKIE"]
-    cookie.set(cookie.key, secret, secret)  # CSRF_ALLOWED_CHARS need no quoting
-    cookie["expires"] = _http_date(int(time.time()) + int(age))
-    response.cookies[cookie.key] = cookie
-    patch_vary_headers(response, ("Cookie",))
+    template, age = prepared
+    cookie = _CsrfCookie.__new__(_CsrfCookie)  # a copy of the template, without Morsel's __init__
+    dict.update(cookie, template)
+    dict.__setitem__(cookie, "expires", _http_date(int(time.time()) + age))
+    secret = request.META["CSRF_COOKIE"]  # CSRF_ALLOWED_CHARS need no quoting
+    cookie.__dict__.update(_key=template.key, _value=secret, _coded_value=secret)
+    response.cookies[template.key] = cookie
+    vary_on(response, "Cookie")
     return True
 
 
-@functools.lru_cache(maxsize=4)
-def _csrf_cookie(name, age, domain, path, secure, httponly, samesite) -> Morsel:
-    """The CSRF cookie's attributes, as HttpResponse.set_cookie writes them (expires per answer)."""
-    response = HttpResponse()
+class _CsrfCookie(Morsel):
+    """The CSRF cookie, written out as Morsel.OutputString writes it but with its attributes'
+    text worked out once per set of attributes (per second: the expiry) rather than per answer."""
+
+    def OutputString(self, attrs=None):
+        if attrs is not None:
+            return super().OutputString(attrs)
+        return f"{self.key}={self.coded_value}{_attributes_text(tuple(dict.items(self)))}"
+
+
+@functools.lru_cache(maxsize=8)
+def _attributes_text(attributes: tuple[tuple[str, str], ...]) -> str:
+    """What Morsel.OutputString writes after "name=value" for these attributes."""
+    morsel = Morsel()
+    dict.update(morsel, attributes)
+    morsel.set("n", "", "")
+    return morsel.OutputString()[len("n=") :]
+
+
+@functools.cache
+def _prepared_csrf_cookie() -> tuple[Morsel, int] | None:
+    """The CSRF cookie's attributes as HttpResponse.set_cookie writes them (the expiry is set per
+    answer) and its age; None where CsrfViewMiddleware must set the cookie itself. Prepared again
+    when a CSRF setting changes."""
+    age = settings.CSRF_COOKIE_AGE
+    if settings.CSRF_USE_SESSIONS or age is None:
+        return None
+    response, name = HttpResponse(), settings.CSRF_COOKIE_NAME
     response.set_cookie(
-        name, "", max_age=age, domain=domain, path=path, secure=secure, httponly=httponly, samesite=samesite
+        name,
+        "",
+        max_age=int(age),
+        domain=settings.CSRF_COOKIE_DOMAIN,
+        path=settings.CSRF_COOKIE_PATH,
+        secure=settings.CSRF_COOKIE_SECURE,
+        httponly=settings.CSRF_COOKIE_HTTPONLY,
+        samesite=settings.CSRF_COOKIE_SAMESITE,
     )
-    return response.cookies[name]
+    return response.cookies[name], int(age)
+
+
+@receiver(setting_changed)
+def _csrf_settings_changed(*, setting: str, **kwargs) -> None:
+    if setting.startswith("CSRF_"):
+        _prepared_csrf_cookie.cache_clear()
 
 
 def csrf_token(request: HttpRequest) -> str:
@@ -169,10 +203,13 @@ def csrf_token(request: HttpRequest) -> str:
     characters drawn from one `os.urandom` read instead of a system call per character (Django's
     way cost a first visit's page ~0.1 ms, about as much as serving it)."""
     secret = request.META.get("CSRF_COOKIE")
-    if secret is None:  # CsrfViewMiddleware sends it as the cookie
-        secret = request.META["CSRF_COOKIE"] = _random_chars(CSRF_SECRET_LENGTH)
+    if secret is None:  # a new secret, which CsrfViewMiddleware sends as the cookie, and its mask
+        drawn = _random_chars(2 * CSRF_SECRET_LENGTH)
+        secret, mask = drawn[:CSRF_SECRET_LENGTH], drawn[CSRF_SECRET_LENGTH:]
+        request.META["CSRF_COOKIE"] = secret
+    else:
+        mask = _random_chars(CSRF_SECRET_LENGTH)
     request.META["CSRF_COOKIE_NEEDS_UPDATE"] = True  # (re)sent, renewing its expiry, as get_token does
-    mask = _random_chars(CSRF_SECRET_LENGTH)
     return mask + "".join(map(_MASKED.__getitem__, zip(secret, mask, strict=True)))
 
 

@@ -75,7 +75,9 @@ def respond(
     ):
         response = render(request, partial if partial and request.htmx else template, context, status=status)
     response["Content-Language"] = lang
-    patch_vary_headers(response, ["HX-Request"])
+    # The language comes from Accept-Language unless `lang` says: vary on it from the start, so a
+    # kept copy already names it (LocaleMiddleware adds it to every answer anyway).
+    patch_vary_headers(response, ["HX-Request", "Accept-Language"])
     return response if keep is None else keepable(response, request, keep)
 
 
