@@ -12,14 +12,14 @@ opened by a signed link, which has no form, sends "no-referrer" itself (orders.v
 
 from __future__ import annotations
 
-import functools
 from functools import wraps
 
 from django.conf import settings
 from django.conf.urls.i18n import is_language_prefix_patterns_used
 from django.middleware.locale import LocaleMiddleware as DjangoLocaleMiddleware
 from django.utils import translation
-from django.utils.cache import patch_vary_headers
+
+from orders.http_headers import set_default, vary_on
 
 CONTENT_SECURITY_POLICY = "; ".join(
     (
@@ -46,8 +46,8 @@ class SecurityHeadersMiddleware:
         if request.path.startswith(self.exempt_prefixes):
             return response
         if response.get("Content-Type", "").startswith("text/html"):
-            response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-        response.headers.setdefault("X-Robots-Tag", "noindex, nofollow")
+            set_default(response, "Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        set_default(response, "X-Robots-Tag", "noindex, nofollow")
         return response
 
 
@@ -63,8 +63,9 @@ class LocaleMiddleware(DjangoLocaleMiddleware):
     def process_request(self, request):
         if _language_prefixed(request):
             return super().process_request(request)
-        translation.activate(translation.get_language_from_request(request))
-        request.LANGUAGE_CODE = translation.get_language()
+        language = translation.get_language_from_request(request)
+        translation.activate(language)
+        request.LANGUAGE_CODE = translation.to_language(language)  # what get_language() now says
 
     def process_response(self, request, response):
         if getattr(response, "language_independent", False):
@@ -75,19 +76,6 @@ class LocaleMiddleware(DjangoLocaleMiddleware):
         if "Content-Language" not in response:  # pages say which language they are in themselves
             response["Content-Language"] = translation.get_language()
         return response
-
-
-def vary_on(response, header: str) -> None:
-    """`patch_vary_headers(response, [header])`, after a quick look whether Vary names it already
-    (a kept page's does): Django parses and rewrites the header every time."""
-    vary = response.headers.get("Vary")
-    if vary is None or header.lower() not in _vary_names(vary):
-        patch_vary_headers(response, (header,))
-
-
-@functools.lru_cache(maxsize=32)
-def _vary_names(vary: str) -> frozenset[str]:
-    return frozenset(name.strip().lower() for name in vary.split(","))
 
 
 def _language_prefixed(request) -> bool:

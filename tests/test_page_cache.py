@@ -19,7 +19,7 @@ from django.utils.http import parse_http_date
 
 from orders import lifecycle
 from orders.cache import answers as answer_cache
-from orders.middleware import vary_on
+from orders.http_headers import set_default, vary_on
 from orders.models import StateMessage
 from orders.privacy import erasure
 from orders.views.cached_pages import send_csrf_cookie
@@ -457,6 +457,14 @@ def test_vary_on_adds_a_header_once_whatever_its_case():
     response["Vary"] = "*"
     vary_on(response, "Cookie")
     assert response["Vary"] == "*"
+
+
+def test_set_default_keeps_a_header_already_set_and_adds_a_missing_one():
+    response = HttpResponse(headers={"X-Robots-Tag": "all"})
+    set_default(response, "X-Robots-Tag", "noindex, nofollow")
+    set_default(response, "Content-Security-Policy", "default-src 'self'")
+    assert response["x-robots-tag"] == "all" and response["content-security-policy"] == "default-src 'self'"
+    assert ("Content-Security-Policy", "default-src 'self'") in response.items()
 
 
 def test_csrf_cookies_in_sessions_or_for_the_browser_session_are_left_to_django(rf, settings):

@@ -35,6 +35,7 @@ from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
+from orders import http_headers
 from orders.cache import versions as state_cache
 from orders.lookup import supported_language
 
@@ -251,7 +252,7 @@ class PageAnswer:
 
     def response(self) -> HttpResponse:
         response = HttpResponse(self.body, content_type=self.content_type, status=self.status)
-        response.headers._store.update(self._stored_headers)
+        http_headers.store(response).update(self._stored_headers)
         return response
 
     @functools.cached_property

@@ -34,7 +34,7 @@ from django.utils.http import http_date
 
 from orders.cache import answers as answer_cache
 from orders.cache.answers import PageAnswer
-from orders.middleware import vary_on
+from orders.http_headers import store, vary_on
 
 # Rendered where {% csrf_token %} puts the token in a page that may be kept.
 CSRF_PLACEHOLDER = "csrf-token-of-this-request"
@@ -98,11 +98,12 @@ def never_cache(view):
     @wraps(view)
     def wrapper(request, *args, **kwargs):
         response = view(request, *args, **kwargs)
-        if "Cache-Control" in response or "Expires" in response:
+        headers = store(response)
+        if "cache-control" in headers or "expires" in headers:
             add_never_cache_headers(response)
         else:
-            response.headers["Expires"] = _http_date(int(time.time()))
-            response.headers["Cache-Control"] = NEVER_CACHE
+            headers["expires"] = ("Expires", _http_date(int(time.time())))
+            headers["cache-control"] = ("Cache-Control", NEVER_CACHE)
         return response
 
     return wrapper
