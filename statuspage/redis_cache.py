@@ -122,6 +122,18 @@ class RedisCache(DjangoRedisCache):
     delete = _degrading(lambda *args, **kwargs: False)(DjangoRedisCache.delete)
     delete_many = _degrading(lambda *args, **kwargs: None)(DjangoRedisCache.delete_many)
     incr = _degrading(_no_counter)(DjangoRedisCache.incr)
+
+    @_degrading(_no_counter)
+    def add_and_incr(self, key, delta: int, timeout: int, version=None) -> int:
+        """`add(key, 0, timeout)` then `incr(key, delta)` as one transaction in one round trip
+        (Django's take three: SET NX, EXISTS, INCRBY): a counter whose window of `timeout` (> 0)
+        seconds starts with its first count, and which cannot expire between the two."""
+        key = self.make_and_validate_key(key, version=version)
+        pipe = self._cache.get_client(key, write=True).pipeline(transaction=True)
+        pipe.set(key, 0, ex=int(timeout), nx=True)
+        pipe.incrby(key, delta)
+        return pipe.execute()[1]
+
     clear = _degrading(lambda *args, **kwargs: False)(DjangoRedisCache.clear)
 
     def ping(self) -> dict:

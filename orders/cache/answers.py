@@ -36,6 +36,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
 from orders import http_headers
+from orders.cache import counters
 from orders.cache import versions as state_cache
 from orders.lookup import supported_language
 
@@ -149,8 +150,7 @@ def may_cache(order_id: int) -> bool:
     CACHE_ANSWERS_PER_ORDER per CACHE_BUDGET_SECONDS, however many URLs a stranger invents."""
     key = f"answer-budget:{order_id}"
     try:
-        cache.add(key, 0, settings.CACHE_BUDGET_SECONDS)
-        return cache.incr(key) <= settings.CACHE_ANSWERS_PER_ORDER
+        return counters.count(key, window=settings.CACHE_BUDGET_SECONDS) <= settings.CACHE_ANSWERS_PER_ORDER
     except Exception:  # no budget to be had (cache down, or the counter just expired): do not cache
         return False
 

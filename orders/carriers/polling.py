@@ -35,6 +35,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from orders import lifecycle
+from orders.cache import counters
 from orders.carriers import registry
 from orders.carriers.base import (
     CarrierError,
@@ -118,8 +119,7 @@ def reserve_calls(api: str, wanted: int, now: datetime) -> int:
         return 0
     key = f"carrier-budget:{api}:{now:%Y%m%d%H%M}"
     try:
-        cache.add(key, 0, timeout=120)
-        used = cache.incr(key, wanted)
+        used = counters.count(key, by=wanted, window=120)
     except Exception:
         logger.warning("carrier budget for %s unavailable; using a tenth of it", api)
         return min(wanted, max(1, limit // 10))
