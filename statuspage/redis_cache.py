@@ -122,6 +122,7 @@ class RedisCache(DjangoRedisCache):
     delete = _degrading(lambda *args, **kwargs: False)(DjangoRedisCache.delete)
     delete_many = _degrading(lambda *args, **kwargs: None)(DjangoRedisCache.delete_many)
     incr = _degrading(_no_counter)(DjangoRedisCache.incr)
+    clear = _degrading(lambda *args, **kwargs: False)(DjangoRedisCache.clear)
 
     @_degrading(_no_counter)
     def add_and_incr(self, key, delta: int, timeout: int, version=None) -> int:
@@ -133,8 +134,6 @@ class RedisCache(DjangoRedisCache):
         pipe.set(key, 0, ex=int(timeout), nx=True)
         pipe.incrby(key, delta)
         return pipe.execute()[1]
-
-    clear = _degrading(lambda *args, **kwargs: False)(DjangoRedisCache.clear)
 
     def ping(self) -> dict:
         """For /readyz: raises when Redis cannot be reached (whatever the outage memory says)."""
