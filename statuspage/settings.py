@@ -147,6 +147,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # A server that is restarting answers at once; one that is unreachable must not hang a worker.
     DATABASES["default"].setdefault("OPTIONS", {})
     DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 3))
+    # Prepared on first use by the hot paths' server-binding cursors (orders.prepared); Django's
+    # own cursors bind on the client and never prepare. Off behind a pooler that cannot keep them.
+    if env_bool("DATABASE_PREPARED_STATEMENTS", True):
+        DATABASES["default"]["OPTIONS"]["prepare_threshold"] = 0
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache (rendered widgets and API answers, state versions) and rate-limit counters -------

@@ -17,7 +17,7 @@ db = settings.DATABASES["default"]
 print(json.dumps({
     "db": db["ENGINE"], "name": str(db["NAME"]), "cache": settings.CACHES["default"]["BACKEND"],
     "debug": settings.DEBUG, "hosts": settings.ALLOWED_HOSTS, "fallbacks": settings.SECRET_KEY_FALLBACKS,
-    "webhook_apply": settings.WEBHOOK_APPLY,
+    "webhook_apply": settings.WEBHOOK_APPLY, "db_options": db.get("OPTIONS", {}),
 }))
 """
 
@@ -70,6 +70,14 @@ def test_environment_selects_postgres_redis_hosts_and_key_fallbacks():
     assert values["cache"].endswith(".RedisCache")
     assert values["hosts"] == ["status.example.com", "www.example.com"]
     assert values["fallbacks"] == ["old1", "old2"]
+
+
+@pytest.mark.parametrize(("env", "threshold"), [({}, 0), ({"DATABASE_PREPARED_STATEMENTS": "0"}, None)])
+def test_postgresql_prepares_the_hot_statements_unless_a_pooler_cannot_keep_them(env, threshold):
+    """psycopg prepares what orders.prepared's cursors run (Django's own cursors never prepare);
+    behind PgBouncer in transaction mode before 1.21 the setting turns that off."""
+    result = load_settings(SECRET_KEY="k" * 60, DATABASE_URL="postgres://u:p@db.internal:5432/shop", **env)
+    assert json.loads(result.stdout)["db_options"].get("prepare_threshold") == threshold
 
 
 @pytest.mark.parametrize(

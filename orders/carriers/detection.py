@@ -66,6 +66,7 @@ freight/InfoNotice numbers, the 18-digit Mail Innovations sequence number).
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Callable
@@ -147,6 +148,8 @@ def _tidy(raw: object) -> str:
     """Upper-case, without whitespace and dashes (any Unicode dash); "" for non-strings."""
     if not isinstance(raw, str):
         return ""
+    if raw.isascii() and raw.isalnum():  # the usual case: nothing to drop
+        return raw.upper()
     return "".join(c for c in raw if not c.isspace() and unicodedata.category(c) != "Pd").upper()
 
 
@@ -157,9 +160,22 @@ def normalize_tracking_number(raw: str) -> str:
     ``1z 999 aa1-0123 4567 84``, carriers print numbers grouped with spaces),
     and a scanned barcode form reduced to the number the carrier tracks (see
     ``trackable_number``).  Non-string input normalises to "".
+
+    Remembered per process for recent numbers: a parcel's scans, its shopper's lookups and the
+    event that names it ask for the same number again and again, and each answer takes ~30
+    pattern matches.
     """
+    if not isinstance(raw, str) or len(raw) > _MAX_RAW_LEN:
+        return _normalize(raw)
+    return _normalize_remembered(raw)
+
+
+def _normalize(raw: object) -> str:
     number = _tidy(raw)
     return _trackable(number) if len(number) <= _MAX_LEN else number
+
+
+_normalize_remembered = functools.lru_cache(maxsize=4096)(_normalize)
 
 
 def trackable_number(tracking_number: str) -> str:

@@ -19,6 +19,7 @@ import json
 from django.db import connections, router
 from django.utils import timezone
 
+from orders import prepared
 from orders.models import Account, WebhookEvent, insert_once_statement
 
 # The columns an event is stored with; the others start empty (NULL).
@@ -58,7 +59,7 @@ def insert(event: WebhookEvent, *, signed_with: str) -> bool:
         event.account_id,
         signed_with,
     ]
-    with connection.cursor() as cursor:  # Django's cursor: health check, error wrapping, query log
+    with prepared.cursor(connection) as cursor:  # health check, error wrapping, query log
         cursor.execute(_statement(alias), values)
         row = cursor.fetchone()
     if row is None:
