@@ -9,6 +9,12 @@ it through `cursor()`: a Django cursor (health check, error wrapping, the query 
 on the server, so psycopg prepares the statement on a connection's first use and executes it by
 name from then on.
 
+Their health check looks at the connection's socket before sending `SELECT 1` (Django's check, a
+round trip that cost as much wall time as storing the event): the socket of an idle connection
+has nothing to read unless the server said something, which a server that restarted, ended the
+connection or went away does as it closes its end; only then does Django's check run and the
+connection get replaced before the statement.
+
 Only these cursors prepare: settings give psycopg a `prepare_threshold` of 0 while Django's own
 cursors keep binding on the client, which never prepares. `DATABASE_PREPARED_STATEMENTS=0`
 (for a connection pooler that cannot keep prepared statements, such as PgBouncer in transaction
@@ -16,6 +22,8 @@ mode before 1.21) leaves the threshold off, and `cursor()` is then Django's curs
 """
 
 from __future__ import annotations
+
+import select
 
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.utils import CursorWrapper
@@ -35,7 +43,26 @@ def cursor(connection: BaseDatabaseWrapper) -> CursorWrapper:
     import psycopg  # only PostgreSQL gets here
 
     # What BaseDatabaseWrapper._cursor does, with a server-binding cursor instead of Django's.
-    connection.close_if_health_check_failed()
+    _close_if_dropped(connection)
     connection.ensure_connection()
     with connection.wrap_database_errors:
         return connection._prepare_cursor(psycopg.Cursor(connection.connection))
+
+
+def _close_if_dropped(connection: BaseDatabaseWrapper) -> None:
+    """Django's health check (once per request, when enabled) without its round trip unless the
+    socket says something happened: close the connection if the server has closed its end (the
+    next step opens a new one)."""
+    if connection.connection is None or not connection.health_check_enabled or connection.health_check_done:
+        return
+    import psycopg
+
+    try:
+        ready = select.poll()
+        ready.register(connection.connection.pgconn.socket, select.POLLIN)
+        quiet = not ready.poll(0)  # an idle connection's socket has nothing to read
+    except (psycopg.Error, OSError, ValueError):  # closed: no socket any more
+        quiet = False
+    if not quiet and not connection.is_usable():  # its end, or rarely a notice: Django's check
+        connection.close()
+    connection.health_check_done = True

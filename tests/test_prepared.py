@@ -1,5 +1,7 @@
 """Hot statements are prepared once per PostgreSQL connection and behave like Django's cursor."""
 
+import time
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -61,8 +63,9 @@ def test_while_queries_are_logged_the_log_shows_the_statement(account, settings)
 
 @pytest.mark.django_db(transaction=True)
 def test_a_connection_the_server_dropped_is_replaced_before_the_next_statement(account, settings):
-    """The health check still runs first: after the server ended the connection (a restart, an
-    idle timeout), the next event is stored on a new one, not answered with an error."""
+    """The health check (the socket, not a round trip) still runs first: after the server ended
+    the connection (a restart, an idle timeout), the next event is stored on a new connection,
+    not answered with an error."""
     settings.WEBHOOK_APPLY = "async"
     assert accept(account, "before") == "accepted"
     with connection.cursor() as cursor:
@@ -74,6 +77,10 @@ def test_a_connection_the_server_dropped_is_replaced_before_the_next_statement(a
     with connect(dbname=params["dbname"], user=params.get("user"), host=params.get("host"),
                  port=params.get("port"), autocommit=True) as other:  # fmt: skip
         other.execute("SELECT pg_terminate_backend(%s)", [pid])
+        for _ in range(100):  # until its process has ended (and so closed the connection)
+            if not other.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", [pid]).fetchone():
+                break
+            time.sleep(0.02)
     connection.close_if_unusable_or_obsolete()  # what the end of a request does
     assert accept(account, "after") == "accepted"
     assert set(WebhookEvent.objects.values_list("event_id", flat=True)) == {"before", "after"}
