@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import select
 
+import psycopg
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.utils import CursorWrapper
 
@@ -40,8 +41,6 @@ def cursor(connection: BaseDatabaseWrapper) -> CursorWrapper:
     statement's text only for client-bound ones."""
     if not enabled(connection) or connection.queries_logged:
         return connection.cursor()
-    import psycopg  # only PostgreSQL gets here
-
     # What BaseDatabaseWrapper._cursor does, with a server-binding cursor instead of Django's.
     _close_if_dropped(connection)
     connection.ensure_connection()
@@ -55,8 +54,6 @@ def _close_if_dropped(connection: BaseDatabaseWrapper) -> None:
     next step opens a new one)."""
     if connection.connection is None or not connection.health_check_enabled or connection.health_check_done:
         return
-    import psycopg
-
     try:
         ready = select.poll()
         ready.register(connection.connection.pgconn.socket, select.POLLIN)
