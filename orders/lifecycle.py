@@ -385,6 +385,23 @@ def _record_estimate_change(tracking: Tracking) -> None:
 
 
 @transaction.atomic
+def set_pickup_deadline(tracking: Tracking, deadline: date) -> bool:
+    """The carrier named the last day to collect a held parcel: shown on the page, in the pickup
+    email and the calendar file, so it is a state change. Returns True when it changed."""
+    order = _locked(tracking.order)
+    changed = (
+        Tracking.objects.filter(pk=tracking.pk)
+        .exclude(pickup_deadline=deadline)
+        .update(pickup_deadline=deadline, updated_at=timezone.now())
+    )
+    tracking.pickup_deadline = deadline
+    if changed:
+        _bump(order)
+        _copy_state(tracking.order, order)
+    return bool(changed)
+
+
+@transaction.atomic
 def refresh_tracking(tracking: Tracking) -> Tracking:
     """Recompute a shipment's status, step and ETA from its checkpoints (after staff edits)."""
     order = _locked(tracking.order)

@@ -2,7 +2,7 @@
 way the lifecycle allows."""
 
 import uuid
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from django.contrib.messages import get_messages
@@ -356,6 +356,22 @@ def test_malformed_opening_hours_are_a_form_error_and_nothing_is_saved(admin_cli
     assert "Enter a list like" in html or "Opening times look like 09:00" in html
     tracking.refresh_from_db()
     assert (tracking.pickup_location_name, tracking.pickup_opening_hours) == ("", [])
+
+
+def test_staff_set_the_last_day_to_collect_a_held_parcel(admin_client, order):
+    tracking = ship(order)
+    url = reverse("admin:orders_tracking_change", args=[tracking.pk])
+    version = Order.objects.get(pk=order.pk).state_version
+    data = form_data(admin_client.get(url))
+
+    assert admin_client.post(url, data | {"pickup_deadline": "not a date"}).status_code == 200  # the error
+    tracking.refresh_from_db()
+    assert tracking.pickup_deadline is None
+    assert admin_client.post(url, data | {"pickup_deadline": "2031-05-16"}).status_code == 302
+
+    tracking.refresh_from_db()
+    assert tracking.pickup_deadline == date(2031, 5, 16)
+    assert Order.objects.get(pk=order.pk).state_version > version  # cached answers retire
 
 
 def test_search_by_postal_code_and_external_reference(admin_client, account):

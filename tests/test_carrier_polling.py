@@ -11,9 +11,11 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from orders import lifecycle
+from orders import formatting, lifecycle
+from orders.cache import versions as state_versions
 from orders.carriers import polling, registry
 from orders.carriers.base import CheckpointUpdate, DeliveryWindow, TrackingUpdate
+from orders.carriers.sandbox.route import scenario_for
 from orders.models import Checkpoint, Order, PollOutcome, Tracking, TrackingStatus
 from tests.conftest import STEP, make_account, make_order
 
@@ -290,3 +292,50 @@ def test_live_refresh_is_supported_for_open_shipments_of_a_polled_carrier(db, se
     Tracking.objects.filter(pk=ups.pk).update(next_poll_at=None)
     ups.refresh_from_db()
     assert not registry.supports_live_refresh(ups)  # delivered: nothing to refresh
+
+
+def test_a_parcel_held_at_an_access_point_gets_the_carriers_pickup_deadline(db, sandbox, clock, client):
+    number = next(n for n in (f"1ZPICKUP{i:08d}" for i in range(10_000)) if scenario_for(n) == "pickup")
+    order = make_order()
+    tracking = ship(order, "ups", number)
+    sandbox.start(number, clock.now - STEP * 6 - timedelta(minutes=1))  # the whole route has happened
+
+    poll_once()
+
+    tracking.refresh_from_db()
+    deadline = sandbox.shipment("ups", number).pickup_deadline
+    assert tracking.status == TrackingStatus.AVAILABLE_FOR_PICKUP
+    assert deadline is not None and tracking.pickup_deadline == deadline
+    html = client.get(Order.objects.get(pk=order.pk).status_url(absolute=False)).content.decode()
+    with formatting.localized(order.account, "en"):
+        assert f"Pick up by {formatting.short_date(deadline)}" in html
+
+    version = Order.objects.get(pk=order.pk).state_version
+    make_due(tracking)
+    poll_once()  # the same answer again: nothing changed, so no state change
+    assert Order.objects.get(pk=order.pk).state_version == version
+
+
+def test_a_new_pickup_deadline_is_a_state_change_that_retires_cached_answers(
+    db, django_capture_on_commit_callbacks
+):
+    tracking = ship(make_order(), "ups")
+    held = CheckpointUpdate(datetime(2026, 11, 2, 15, 0, tzinfo=UTC), "available_for_pickup", "161", "Held")
+    update = TrackingUpdate(tracking.tracking_number, checkpoints=(held,), pickup_deadline=date(2026, 11, 9))
+    polling.apply_update(tracking, update, now=timezone.now())
+    version = Order.objects.get(pk=tracking.order_id).state_version
+
+    extended = TrackingUpdate(
+        tracking.tracking_number, checkpoints=(held,), pickup_deadline=date(2026, 11, 12)
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        polling.apply_update(tracking, extended, now=timezone.now())
+
+    tracking.refresh_from_db()
+    assert tracking.pickup_deadline == date(2026, 11, 12)
+    assert Order.objects.get(pk=tracking.order_id).state_version == version + 1
+    assert state_versions.current(tracking.order_id) == version + 1  # published: cached answers retired
+    without = TrackingUpdate(tracking.tracking_number, checkpoints=(held,))
+    polling.apply_update(tracking, without, now=timezone.now())
+    tracking.refresh_from_db()
+    assert tracking.pickup_deadline == date(2026, 11, 12)  # an answer without one keeps the last known

@@ -4,6 +4,7 @@ hand-written HTTP answers (auth refresh, 429, 5xx, timeouts, not found)."""
 from __future__ import annotations
 
 import base64
+import copy
 import email.utils
 import logging
 import time
@@ -119,6 +120,45 @@ def test_out_for_delivery_with_imminent_window_abroad():
     (scan,) = update.checkpoints
     assert scan.occurred_at == datetime(2024, 3, 26, 15, 58, tzinfo=UTC)
     assert (scan.location, scan.country) == ("Berlin, DE", "DE")
+
+
+def _held_at_access_point(pickup_by) -> dict:
+    """in_transit.json with the package held at an Access Point (status 161) until `pickup_by`."""
+    payload = copy.deepcopy(fixture("in_transit.json"))
+    package = payload["trackResponse"]["shipment"][0]["package"][0]
+    package["currentStatus"] = {
+        "type": "I",
+        "code": "ZP",
+        "statusCode": "161",
+        "description": "At Access Point",
+    }
+    package["accessPointInformation"] = {"pickupByDate": pickup_by}
+    return payload
+
+
+@pytest.mark.parametrize(
+    ("pickup_by", "deadline"),
+    [
+        ("20210217", date(2021, 2, 17)),  # UPS's date form everywhere else in the answer
+        ("2021-02-17", date(2021, 2, 17)),
+        ("17.02.2021", None),  # a form we cannot be sure of: no deadline rather than a wrong one
+        ("20210231", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_a_parcel_held_at_an_access_point_has_its_pickup_deadline(pickup_by, deadline):
+    update = ups.parse(_held_at_access_point(pickup_by), NUMBER)
+
+    assert update.status == "available_for_pickup"
+    assert update.pickup_deadline == deadline
+
+
+def test_answers_without_access_point_information_have_no_pickup_deadline():
+    assert ups.parse(fixture("in_transit.json"), NUMBER).pickup_deadline is None
+    payload = fixture("in_transit.json")
+    payload["trackResponse"]["shipment"][0]["package"][0]["accessPointInformation"] = "20210217"
+    assert ups.parse(payload, NUMBER).pickup_deadline is None  # not the documented object
 
 
 def test_exception_and_failed_attempt_codes():
@@ -319,6 +359,8 @@ def test_sandbox_round_trip(sandbox, scenario):
     if expected.delivered:
         assert update.delivered_at == expected.delivered.occurred_at
     assert update.checkpoints[0].location.startswith(expected.latest.place.city.upper())
+    assert update.pickup_deadline == expected.pickup_deadline
+    assert (update.pickup_deadline is not None) == (scenario == "pickup")
 
 
 def test_sandbox_round_trip_mid_route_has_the_estimate(sandbox):

@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from orders import lifecycle
-from orders.models import Account, Order
+from orders.models import Account, Order, Tracking
 from orders.notifications import emails, tasks
 from orders.notifications.models import DeliveryStatus, EmailNotification, NotificationSettings, OutboxEvent
 
@@ -82,16 +82,34 @@ def test_each_carrier_event_sends_one_email_with_its_subject(order, commit, stat
     assert says in mail.outbox[0].body
 
 
-def test_pickup_email_names_the_place_and_opening_hours(order, commit):
+def held_at(order, commit, **pickup):
     tracking = shipped(order, commit)
-    tracking.pickup_location_name = "Corner Shop"
-    tracking.pickup_location_address = "5 Elm St, Austin"
-    tracking.pickup_opening_hours = [{"day": "mon", "open": "09:00", "close": "18:00"}]
-    tracking.save()
+    Tracking.objects.filter(pk=tracking.pk).update(
+        pickup_location_name="Corner Shop",
+        pickup_location_address="5 Elm St, Austin",
+        pickup_opening_hours=[{"day": "mon", "open": "09:00", "close": "18:00"}],
+        **pickup,
+    )
+    tracking.refresh_from_db()
     with commit():
         scan(tracking, "available_for_pickup")
-    body = mail.outbox[0].body
-    assert "Corner Shop" in body and "5 Elm St, Austin" in body and "09:00–18:00" in body
+    return mail.outbox[0]
+
+
+def test_pickup_email_names_the_place_its_week_and_the_last_day_to_collect(order, commit):
+    message = held_at(order, commit, pickup_deadline=date(2031, 5, 16))
+    body = message.body
+    assert "Corner Shop" in body and "5 Elm St, Austin" in body
+    assert "Pick up by Fri, May 16" in body  # the shop's formats (en-US here)
+    assert "Monday: 9:00\u202fAM–6:00\u202fPM" in body and "Tuesday: Closed" in body
+    assert "Pick up by Fri, May 16" in html_of(message)
+
+
+def test_pickup_email_in_german_and_without_a_known_deadline(account, commit):
+    german = make_order(account, language="de")
+    body = held_at(german, commit).body
+    assert "Montag: 09:00–18:00" in body and "Dienstag: Geschlossen" in body
+    assert "Abholen bis" not in body  # no deadline known: none invented
 
 
 def test_a_later_estimate_sends_a_delay_email_with_both_dates(order, commit):

@@ -133,7 +133,14 @@ class TrackingAdmin(LargeListMixin, admin.ModelAdmin):
         (_("Carrier polling"), {"fields": poll_fields}),
         (
             _("Pickup location"),
-            {"fields": ("pickup_location_name", "pickup_location_address", "pickup_opening_hours")},
+            {
+                "fields": (
+                    "pickup_location_name",
+                    "pickup_location_address",
+                    "pickup_opening_hours",
+                    "pickup_deadline",
+                )
+            },
         ),
     )
 

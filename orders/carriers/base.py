@@ -62,6 +62,7 @@ class TrackingUpdate:
     last_mile_carrier: str = ""  # e.g. "usps" when a FedEx SmartPost parcel is handed over
     last_mile_tracking_number: str = ""
     raw_status: str = ""  # the carrier's own status text, for the admin
+    pickup_deadline: date | None = None  # held at a pickup point: the last day to collect it
 
 
 NOT_FOUND = "not_found"

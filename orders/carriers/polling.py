@@ -323,6 +323,8 @@ def apply_update(tracking: Tracking, update: TrackingUpdate, *, now: datetime) -
         else:
             outcome = PollOutcome.OK
             _record_checkpoints(tracking, update)
+            if update.pickup_deadline is not None and update.pickup_deadline != tracking.pickup_deadline:
+                lifecycle.set_pickup_deadline(tracking, update.pickup_deadline)
         _save_poll_state(tracking, _poll_fields(tracking, update, outcome, now))
     return outcome
 

@@ -11,6 +11,9 @@ Shapes follow UPS's published OpenAPI files (UPS-API/api-documentation: ``Tracki
   stays local and zone-unknown.
 * ``deliveryDate[]`` type ``SDD``/``RDD`` is the scheduled/rescheduled estimate; ``DEL`` is the day
   it *was* delivered, never an estimate.
+* ``accessPointInformation.pickupByDate`` (a parcel at a UPS Access Point: the last day to collect
+  it) is a string the spec gives no format for; read like UPS's other dates (``YYYYMMDD``, or
+  ``YYYY-MM-DD``), anything else ignored.
 """
 
 from __future__ import annotations
@@ -426,7 +429,13 @@ def parse(payload, tracking_number: str) -> TrackingUpdate:
         last_mile_carrier=last_mile_carrier,
         last_mile_tracking_number=last_mile_number,
         raw_status=raw_status,
+        pickup_deadline=None if status == "delivered" else _pickup_by(package),
     )
+
+
+def _pickup_by(package: dict) -> date | None:
+    access_point = package.get("accessPointInformation")
+    return _date(access_point.get("pickupByDate")) if isinstance(access_point, dict) else None
 
 
 def _has_del(package: dict) -> bool:

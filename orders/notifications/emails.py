@@ -26,6 +26,7 @@ from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from orders import formatting, presentation
 from orders.models import Account, Order, Tracking
 from orders.notifications import events as ev
 from orders.notifications.models import (
@@ -186,6 +187,9 @@ def context_for(order: Order, event: str, tracking: Tracking | None, data: dict,
         if data.get("previousEstimate")
         else "",
         "delivered_at": _local(tracking.delivered_at, zone) if tracking and tracking.delivered_at else "",
+        # A held parcel: the last day to collect it and the place's week, in the shop's formats.
+        "pickup_deadline": formatting.short_date(tracking.pickup_deadline) if tracking else "",
+        "pickup_hours": presentation.opening_hours(tracking) if tracking else (),
         "zone_name": str(zone),
         "brand_color": account.brand_color,
         "logo_url": logo,
@@ -209,7 +213,7 @@ def render_event(
 ) -> RenderedEmail:
     """The email for `event` about `order` in `lang` (also the admin's preview)."""
     lang = lang or language_of(order)
-    with translation.override(lang):
+    with translation.override(lang), formatting.localized(order.account, lang, order.country):
         context = context_for(order, event, tracking, data or {}, lang)
         subject = SUBJECTS[event]({"number": order.order_number})
         context["subject"] = subject

@@ -68,6 +68,7 @@ SCENARIOS = {
         ("delivered", "delivered", "Delivered", 3),
     ],
 }
+PICKUP_HOLD = timedelta(days=7)  # how long the sandbox's pickup points keep a parcel
 _SCENARIO_BY_SEED = ["delivered"] * 6 + ["failed_attempt", "pickup", "exception", "delivered"]
 
 
@@ -110,6 +111,14 @@ class SandboxShipment:
     @property
     def delivered(self) -> SandboxEvent | None:
         return next((e for e in self.events if e.kind == "delivered"), None)
+
+    @property
+    def pickup_deadline(self) -> date | None:
+        """Held at a pickup point: the last day to collect it (local date), else None."""
+        latest = self.latest
+        if latest is None or latest.kind != "held_at_pickup":
+            return None
+        return latest.local_time.date() + PICKUP_HOLD
 
 
 def shipment_for(

@@ -150,6 +150,8 @@ def render_shipment(shipment: SandboxShipment) -> dict:
     elif shipment.estimated_delivery is not None:
         package["deliveryDate"] = [{"type": "SDD", "date": shipment.estimated_delivery.strftime("%Y%m%d")}]
         package["deliveryTime"] = {"type": "EOD", "endTime": "235900"}
+    if shipment.pickup_deadline is not None:  # at an Access Point (the spec: a string, no format)
+        package["accessPointInformation"] = {"pickupByDate": shipment.pickup_deadline.strftime("%Y%m%d")}
     return {
         "trackResponse": {"shipment": [{"inquiryNumber": shipment.tracking_number, "package": [package]}]}
     }
