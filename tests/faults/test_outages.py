@@ -11,6 +11,8 @@ from __future__ import annotations
 import itertools
 import json
 import re
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -21,7 +23,7 @@ import httpx
 
 from orders.webhooks import sign
 
-from .conftest import CACHE_RECHECK_SECONDS, CACHE_STATE_SECONDS
+from .conftest import CACHE_RECHECK_SECONDS, CACHE_STATE_SECONDS, ROOT, free_port
 
 BOUND = CACHE_STATE_SECONDS + CACHE_RECHECK_SECONDS
 SLACK = 1.5  # scheduling on a busy 2-core machine
@@ -292,3 +294,46 @@ def test_postgres_restart_answers_503_with_retry_after_and_recovers_without_a_wo
     log = stack.app_log.read_text(errors="replace")
     assert "Traceback" not in log, log[log.index("Traceback") - 500 :][:3000]
     assert re.search(r"database unavailable", log)
+
+
+def test_the_single_machine_poller_and_applier_wait_out_a_postgres_restart(stack):
+    """`poll_trackings` and `apply_webhooks` left running without a broker keep going through a
+    PostgreSQL restart and work again after it, without being restarted by anyone."""
+    carrier = f"http://127.0.0.1:{free_port()}"  # nobody listens: each poll is recorded as unavailable
+    env = stack.env | {"UPS_CLIENT_ID": "faults", "UPS_CLIENT_SECRET": "faults", "UPS_API_URL": carrier}
+    commands = {
+        "poller": ["poll_trackings", "--carrier", "ups", "--interval", "0.3"],
+        "applier": ["apply_webhooks", "--interval", "0.3"],
+    }
+    logs = {name: stack.folder / f"{name}.log" for name in commands}
+    processes = {
+        name: subprocess.Popen(
+            [sys.executable, "manage.py", *arguments],
+            cwd=ROOT,
+            env=env,
+            stdout=logs[name].open("w"),
+            stderr=subprocess.STDOUT,
+        )
+        for name, arguments in commands.items()
+    }
+
+    def log(name: str) -> str:
+        return logs[name].read_text(errors="replace")
+
+    try:
+        stack.wait_for(lambda: "ups: 6 polled (unavailable 6)" in log("poller"), "the first poll")
+        stack.pg_ctl("stop", "-m", "fast")
+        stack.wait_for(lambda: all("Database unavailable" in log(name) for name in commands), "the outage")
+        stack.pg_ctl("start")
+        stack.wait_for(lambda: all("Database available again" in log(name) for name in commands), "recovery")
+        # Polling goes on: the backed-off shipments are not due, and the poller says so.
+        stack.wait_for(
+            lambda: "ups: 0 polled (nothing due)" in log("poller").split("Database available again")[-1],
+            "a poll after the restart",
+        )
+        assert all(process.poll() is None for process in processes.values()), {n: log(n) for n in commands}
+        assert not any("Traceback" in log(name) for name in commands), {n: log(n)[-3000:] for n in commands}
+    finally:
+        for process in processes.values():
+            process.terminate()
+            process.wait(timeout=10)

@@ -3,12 +3,10 @@ to catch up by hand. With a broker, Celery workers do this (README: "Webhook ing
 
 from __future__ import annotations
 
-import time
-
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from django.db import DatabaseError
 
+from orders.management import loop
 from orders.webhooks import batches
 
 
@@ -34,18 +32,13 @@ class Command(BaseCommand):
     def handle(self, *args, once: bool, interval: float, batch_size: int, **options):
         if interval <= 0 or batch_size <= 0:
             raise CommandError("--interval and --batch-size must be positive.")
-        while True:
-            try:
-                outcomes, more = batches.drain(limit=batch_size, seconds=60)
-            except DatabaseError as exc:
-                if once:
-                    raise CommandError(f"Database unavailable: {exc}") from exc
-                self.stderr.write(f"Database unavailable, retrying: {exc}")
-                outcomes, more = {}, False
+
+        def apply_pending() -> bool:
+            outcomes, more = batches.drain(limit=batch_size, seconds=60)
             if outcomes:
-                summary = ", ".join(f"{name} {count}" for name, count in sorted(outcomes.items()))
-                self.stdout.write(f"{sum(outcomes.values())} webhook events applied ({summary})")
-            if once and not more:
-                return
-            if not more:
-                time.sleep(interval)
+                self.stdout.write(
+                    f"{sum(outcomes.values())} webhook events applied ({loop.summary(outcomes)})"
+                )
+            return more
+
+        loop.run(self, apply_pending, once=once, interval=interval)

@@ -5,13 +5,12 @@ With a Celery broker, beat and workers do this instead (README: "Live carrier tr
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import DatabaseError
 
 from orders.carriers import polling, registry
+from orders.management import loop
 
 
 class Command(BaseCommand):
@@ -43,25 +42,19 @@ class Command(BaseCommand):
             apis = [api]
         if interval <= 0:
             raise CommandError("--interval must be positive.")
-        while True:
-            self.cycle(apis)
-            if once:
-                return
-            time.sleep(interval)
+        loop.run(self, lambda: self.cycle(apis), once=once, interval=interval)
 
-    def cycle(self, apis: list[str]) -> None:
-        try:
-            for api in apis:
-                if not polling.configured(api):
-                    self.stdout.write(f"{api}: not polled (no credentials)", self.style.WARNING)
-                    continue
-                jobs = polling.dispatch(apis=[api])
-                outcomes: Counter[str] = Counter()
-                for job in jobs:
-                    outcomes.update(polling.poll(job))
-                summary = (
-                    ", ".join(f"{name} {count}" for name, count in sorted(outcomes.items())) or "nothing due"
-                )
-                self.stdout.write(f"{api}: {sum(outcomes.values())} polled ({summary})")
-        except DatabaseError as exc:
-            raise CommandError(f"Database unavailable: {exc}") from exc
+    def cycle(self, apis: list[str]) -> bool:
+        """One round over the carriers; the next waits --interval (False: nothing more now)."""
+        for api in apis:
+            if not polling.configured(api):
+                self.stdout.write(f"{api}: not polled (no credentials)", self.style.WARNING)
+                continue
+            jobs = polling.dispatch(apis=[api])
+            outcomes: Counter[str] = Counter()
+            for job in jobs:
+                outcomes.update(polling.poll(job))
+            self.stdout.write(
+                f"{api}: {sum(outcomes.values())} polled ({loop.summary(outcomes) or 'nothing due'})"
+            )
+        return False
