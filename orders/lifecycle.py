@@ -331,10 +331,13 @@ def _save_derived(
     _record_estimate_change(tracking)
     if tracking.status in FINAL_TRACKING_STATUSES:
         tracking.next_poll_at = None  # nothing more to learn from the carrier
-    tracking.updated_at = timezone.now()  # an UPDATE, not save(): no model signals to run, less work
-    Tracking.objects.filter(pk=tracking.pk).update(
-        **{name: getattr(tracking, name) for name in DERIVED_FIELDS}
-    )
+    fields = {name: getattr(tracking, name) for name in DERIVED_FIELDS}
+    held = TrackingStatus.AVAILABLE_FOR_PICKUP
+    if before.status == held and tracking.status != held:
+        # Collected, re-routed or sent back: a later hold comes with a date of its own.
+        tracking.pickup_deadline = fields["pickup_deadline"] = None
+    tracking.updated_at = fields["updated_at"] = timezone.now()  # an UPDATE, not save(): no signals
+    Tracking.objects.filter(pk=tracking.pk).update(**fields)
     _bump(order, shipment=outbox.ShipmentChange(tracking, before, checkpoint.pk if checkpoint else None))
     _sync_order_delivery(order, tracking)
 

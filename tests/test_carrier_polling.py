@@ -339,3 +339,23 @@ def test_a_new_pickup_deadline_is_a_state_change_that_retires_cached_answers(
     polling.apply_update(tracking, without, now=timezone.now())
     tracking.refresh_from_db()
     assert tracking.pickup_deadline == date(2026, 11, 12)  # an answer without one keeps the last known
+
+
+def test_a_parcel_that_leaves_the_pickup_point_forgets_its_deadline(db):
+    tracking = ship(make_order(), "ups")
+    at = datetime(2026, 11, 2, 15, 0, tzinfo=UTC)
+    held = CheckpointUpdate(at, "available_for_pickup", "161", "Held")
+    rerouted = CheckpointUpdate(at + timedelta(days=1), "in_transit", "RR", "Rerouted")
+    held_again = CheckpointUpdate(at + timedelta(days=2), "available_for_pickup", "161", "Held")
+    number = tracking.tracking_number
+    polling.apply_update(
+        tracking, TrackingUpdate(number, checkpoints=(held,), pickup_deadline=date(2026, 11, 9)), now=at
+    )
+
+    polling.apply_update(tracking, TrackingUpdate(number, checkpoints=(held, rerouted)), now=at)
+    tracking.refresh_from_db()
+    assert tracking.pickup_deadline is None  # no old date left to show for the next hold
+
+    polling.apply_update(tracking, TrackingUpdate(number, checkpoints=(held, rerouted, held_again)), now=at)
+    tracking.refresh_from_db()
+    assert (tracking.status, tracking.pickup_deadline) == (TrackingStatus.AVAILABLE_FOR_PICKUP, None)

@@ -8,7 +8,11 @@ import time
 from collections.abc import Callable, Mapping
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import DatabaseError, connections
+from django.db import InterfaceError, OperationalError, connections
+
+# What a database that is down, restarting or unreachable raises (a lost or refused connection);
+# any other database error is a bug, and stops the command with its traceback.
+OUTAGE = (OperationalError, InterfaceError)
 
 
 def summary(outcomes: Mapping[str, int]) -> str:
@@ -23,7 +27,7 @@ def run(command: BaseCommand, step: Callable[[], bool], *, once: bool, interval:
     while True:
         try:
             more = step()
-        except DatabaseError as exc:
+        except OUTAGE as exc:
             if once:
                 raise CommandError(f"Database unavailable: {exc}") from exc
             command.stderr.write(f"Database unavailable, retrying in {interval:g} s: {exc}")

@@ -306,12 +306,13 @@ def test_the_single_machine_poller_and_applier_wait_out_a_postgres_restart(stack
         "applier": ["apply_webhooks", "--interval", "0.3"],
     }
     logs = {name: stack.folder / f"{name}.log" for name in commands}
+    outputs = {name: path.open("w") for name, path in logs.items()}
     processes = {
         name: subprocess.Popen(
             [sys.executable, "manage.py", *arguments],
             cwd=ROOT,
             env=env,
-            stdout=logs[name].open("w"),
+            stdout=outputs[name],
             stderr=subprocess.STDOUT,
         )
         for name, arguments in commands.items()
@@ -321,7 +322,8 @@ def test_the_single_machine_poller_and_applier_wait_out_a_postgres_restart(stack
         return logs[name].read_text(errors="replace")
 
     try:
-        stack.wait_for(lambda: "ups: 6 polled (unavailable 6)" in log("poller"), "the first poll")
+        first_poll = re.compile(r"ups: [1-9]\d* polled \(unavailable [1-9]\d*\)")
+        stack.wait_for(lambda: first_poll.search(log("poller")), "the first poll")
         stack.pg_ctl("stop", "-m", "fast")
         stack.wait_for(lambda: all("Database unavailable" in log(name) for name in commands), "the outage")
         stack.pg_ctl("start")
@@ -337,3 +339,5 @@ def test_the_single_machine_poller_and_applier_wait_out_a_postgres_restart(stack
         for process in processes.values():
             process.terminate()
             process.wait(timeout=10)
+        for output in outputs.values():
+            output.close()
