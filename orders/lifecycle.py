@@ -387,6 +387,13 @@ def _record_estimate_change(tracking: Tracking) -> None:
     )
 
 
+def lock_for_edit(order: Order) -> None:
+    """Take the order's row lock for the rest of the transaction before a staff edit writes a
+    shipment row. Every lifecycle change locks the order first and the shipment after; an edit
+    that did the reverse could deadlock with a carrier poll or a webhook on the same order."""
+    _locked(order)
+
+
 @transaction.atomic
 def set_pickup_deadline(tracking: Tracking, deadline: date) -> bool:
     """The carrier named the last day to collect a held parcel: shown on the page, in the pickup

@@ -224,6 +224,7 @@ class TrackingAdmin(LargeListMixin, admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
+            lifecycle.lock_for_edit(obj.order)  # the order before the shipment, as lifecycle does
             obj.save()
             return
         stored = orders_service.add_tracking(
