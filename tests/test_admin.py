@@ -1,16 +1,19 @@
 """Staff admin: finding orders, filtering them, reading timelines, and changing state only the
 way the lifecycle allows."""
 
+import re
 import uuid
 from datetime import date, timedelta
 
 import pytest
 from django.contrib.messages import get_messages
+from django.db import connection
 from django.forms import MultiWidget
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from orders.models import Order, Tracking
+from orders.models import LineItem, Order, Tracking
 
 from .conftest import days_ago, make_account, make_order, scan, ship
 
@@ -372,6 +375,39 @@ def test_staff_set_the_last_day_to_collect_a_held_parcel(admin_client, order):
     tracking.refresh_from_db()
     assert tracking.pickup_deadline == date(2031, 5, 16)
     assert Order.objects.get(pk=order.pk).state_version > version  # cached answers retire
+
+
+def test_a_line_items_shipment_is_chosen_among_this_orders_shipments(admin_client, account):
+    order = make_order(account)
+    ups, amazon = ship(order, "1Z999AA10123456784"), ship(order, "TBA123456789000", carrier="amazon")
+    other = ship(make_order(account), "1Z999AA10123456799")
+    LineItem.objects.filter(order=order).update(tracking=amazon)
+    url = reverse("admin:orders_order_change", args=[order.pk])
+    page = admin_client.get(url)
+    select = re.search(r'<select name="items-0-tracking".*?</select>', page.content.decode(), re.S).group()
+    options = re.findall(r'<option value="(\d*)"( selected)?>([^<]*)</option>', select)
+    assert options == [
+        ("", "", "---------"),
+        (str(ups.pk), "", "UPS 1Z999AA10123456784"),
+        (str(amazon.pk), " selected", "Amazon Logistics TBA123456789000"),
+    ]
+    data = form_data(page)
+    response = admin_client.post(url, data | {"items-0-tracking": str(other.pk)})
+    assert response.status_code == 200 and "Select a valid choice" in response.content.decode()
+    assert LineItem.objects.get(order=order).tracking_id == amazon.pk
+
+
+def test_the_order_page_reads_the_shipment_choices_once_however_many_items(admin_client, account):
+    def queries_for(items: int) -> int:
+        order = make_order(account)
+        ship(order, "1Z999AA10123456784")
+        for n in range(items - 1):
+            LineItem.objects.create(order=order, name=f"Sock {n}", sku=f"S-{n}", quantity=1, unit_price="5")
+        with CaptureQueriesContext(connection) as captured:
+            assert admin_client.get(reverse("admin:orders_order_change", args=[order.pk])).status_code == 200
+        return len(captured.captured_queries)
+
+    assert queries_for(1) == queries_for(5)
 
 
 def test_search_by_postal_code_and_external_reference(admin_client, account):

@@ -30,7 +30,7 @@ from orders.admin.common import (
 )
 from orders.admin.erasure import erase_personal_data
 from orders.admin.notifications import status_emails
-from orders.admin.widgets import AdminInlineMixin
+from orders.admin.widgets import AdminInlineMixin, choices_read_once
 from orders.lifecycle import TransitionError
 from orders.models import (
     Checkpoint,
@@ -76,6 +76,7 @@ class LineItemInline(AdminInlineMixin, admin.TabularInline):
         field = formset.form.base_fields.get("tracking")
         if field is not None:  # only this order's shipments, not every tracking in the database
             field.queryset = Tracking.objects.filter(order=obj) if obj else Tracking.objects.none()
+            choices_read_once(field)
         return formset
 
 
@@ -202,6 +203,12 @@ class OrderAdmin(LargeListMixin, admin.ModelAdmin):
             },
         ),
     )
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if db_field.name == "account" and field is not None:
+            choices_read_once(field)
+        return field
 
     def get_queryset(self, request):
         # The timeline, the widget preview and the email snippet read order.trackings.all() and

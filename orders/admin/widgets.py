@@ -167,6 +167,16 @@ class AdminRenderer:
 ADMIN_RENDERER = AdminRenderer()
 
 
+def choices_read_once(field: forms.ModelChoiceField) -> None:
+    """Read a select's choices once for the page. Django reads them again for every form that
+    shows the select (each row of an inline and its empty row), each time through a server-side
+    cursor on PostgreSQL (three round trips). The queryset still validates what is posted."""
+    empty = [] if field.empty_label is None else [("", field.empty_label)]
+    field.choices = empty + [
+        (field.prepare_value(obj), field.label_from_instance(obj)) for obj in field.queryset
+    ]
+
+
 class AdminModelForm(forms.ModelForm):
     """A ModelForm drawn by AdminRenderer (its formsets' forms too)."""
 
