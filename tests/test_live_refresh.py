@@ -8,9 +8,10 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
+from django.db import connection
 
-from orders.carriers import registry
-from orders.models import Tracking
+from orders.carriers import polling, registry
+from orders.models import CarrierCredential, Tracking
 
 from .conftest import STEP, make_order, ship
 
@@ -110,3 +111,28 @@ def test_without_live_refresh_nothing_is_asked(client, sandbox, parcel):
     order, _ = parcel
     page(client, order)
     assert sandbox.calls_to("ups") == []
+
+
+def test_a_shop_with_its_own_credentials_refreshes_with_no_database_work_in_the_threads(
+    client, settings, parcel
+):
+    order, tracking = parcel
+    settings.UPS_CLIENT_ID = settings.UPS_CLIENT_SECRET = ""  # only the shop's own credentials
+    CarrierCredential.objects.create(
+        account=order.account, api="ups", client_id="shop-client", client_secret="shop-secret"
+    )
+
+    response = page(client, order, live_refresh="true")
+
+    assert "Arrived at Facility" in response.content.decode()  # asked with the shop's credentials
+    assert tracking.checkpoints.count() == 4
+    # None of the refresh threads opened a database connection (it would stay open as long as
+    # the thread lives): every thread of the pool reports on its own.
+    size = polling._live_pool._max_workers
+    all_running = threading.Barrier(size)
+
+    def connected() -> bool:
+        all_running.wait(timeout=10)
+        return connection.connection is not None
+
+    assert not any(f.result(timeout=20) for f in [polling._live_pool.submit(connected) for _ in range(size)])

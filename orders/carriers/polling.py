@@ -247,9 +247,18 @@ def credentials_for(api: str, account_id: int | None) -> Credentials:
     )
 
 
-def fetch(job: PollJob, trackings: list[Tracking], *, timeout: float | None = None):
-    """Ask the carrier (no database work: safe in a thread). Returns updates or the CarrierError."""
-    client = registry.client(job.api, credentials_for(job.api, job.account_id), timeout=timeout)
+def fetch(
+    job: PollJob,
+    trackings: list[Tracking],
+    *,
+    timeout: float | None = None,
+    credentials: Credentials | None = None,
+):
+    """Ask the carrier. Returns updates or the CarrierError. With `credentials` read beforehand it
+    does no database work, so it is safe in a thread (which would otherwise keep a connection of
+    its own open for as long as it lives)."""
+    credentials = credentials or credentials_for(job.api, job.account_id)
+    client = registry.client(job.api, credentials, timeout=timeout)
     try:
         return client.track(sorted({t.tracking_number for t in trackings}))
     except CarrierError as exc:
@@ -458,7 +467,12 @@ def refresh_live(order: Order, *, now: datetime | None = None) -> bool:
         return False
     # Each request may take the whole bound; the deadline below is what holds the answer to it.
     timeout = settings.LIVE_REFRESH_TIMEOUT
-    futures = [(_live_pool.submit(fetch, job, group, timeout=timeout), group) for job, group in jobs]
+    futures = []
+    for job, group in jobs:
+        credentials = credentials_for(job.api, job.account_id)  # read here: no database in the threads
+        futures.append(
+            (_live_pool.submit(fetch, job, group, timeout=timeout, credentials=credentials), group)
+        )
     for future, group in futures:
         remaining = deadline - time.monotonic()
         try:
