@@ -350,11 +350,10 @@ class OrderAdmin(LargeListMixin, admin.ModelAdmin):
     def _save_trackings(self, formset, order: Order) -> None:
         """New shipments are attached, edited ones recomputed, both through the lifecycle."""
         formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
-        if any(tracking_form.has_changed() for tracking_form in formset.forms):
+        changed = [tracking_form for tracking_form in formset.forms if tracking_form.has_changed()]
+        if changed:
             lifecycle.lock_for_edit(order)  # the order before the shipments, as lifecycle does
-        for tracking_form in formset.forms:
-            if not tracking_form.has_changed():
-                continue
+        for tracking_form in changed:
             data = tracking_form.cleaned_data
             if tracking_form.instance.pk is None:
                 tracking = orders_service.add_tracking(

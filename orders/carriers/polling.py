@@ -257,7 +257,8 @@ def fetch(
     """Ask the carrier. Returns updates or the CarrierError. With `credentials` read beforehand it
     does no database work, so it is safe in a thread (which would otherwise keep a connection of
     its own open for as long as it lives)."""
-    credentials = credentials or credentials_for(job.api, job.account_id)
+    if credentials is None:
+        credentials = credentials_for(job.api, job.account_id)
     client = registry.client(job.api, credentials, timeout=timeout)
     try:
         return client.track(sorted({t.tracking_number for t in trackings}))
